@@ -1,0 +1,119 @@
+"""Plumbing shared by the estimators: input checks, state, callbacks.
+
+Functions, not a base class: each estimator calls what it needs.
+"""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+
+import numpy as np
+from sklearn.utils.validation import validate_data
+
+from ._validation import check_sample_weight
+
+FLOATS = (np.float64, np.float32)
+
+
+def check_fit_data(est, X, y, sample_weight, *, reset, accept_sparse=False):
+    """Validate ``(X, y, sample_weight)`` for fitting.
+
+    Returns ``X`` (float64 or float32, a view when possible: never a copy
+    of a float array or memory map), ``y`` as ``(n, k)`` in ``X``'s dtype
+    and ``sample_weight`` as ``(n,)`` in ``X``'s dtype or ``None``.
+    """
+    X, y = validate_data(est, X, y, reset=reset, dtype=FLOATS, multi_output=True,
+                         y_numeric=True, accept_sparse=accept_sparse)
+    y = np.asarray(y, dtype=X.dtype)
+    if y.ndim == 1:
+        y = y.reshape(-1, 1)
+    sample_weight = check_sample_weight(sample_weight, X.shape[0], X.dtype)
+    return X, y, sample_weight
+
+
+def check_predict_data(est, X, accept_sparse=False):
+    return validate_data(est, X, reset=False, dtype=FLOATS, accept_sparse=accept_sparse)
+
+
+def resolve_batch_size(batch_size, n):
+    """``None`` -> full batch, ``"auto"`` -> ``min(200, n)``, int -> ``min(int, n)``."""
+    if batch_size is None:
+        return n
+    if batch_size == "auto":
+        return min(200, n)
+    return min(int(batch_size), n)
+
+
+def split_validation(X, y, sample_weight, fraction, rng):
+    """Hold out a random ``fraction`` of rows (at least one, leaving two)."""
+    n = X.shape[0]
+    n_val = int(np.ceil(fraction * n))
+    if n_val < 1 or n - n_val < 2:
+        raise ValueError(
+            f"early_stopping with validation_fraction={fraction} needs more samples: "
+            f"got {n}, which leaves {n - n_val} for training and {n_val} for validation."
+        )
+    order = rng.permutation(n)
+    tr, va = np.sort(order[n_val:]), np.sort(order[:n_val])
+    sw_tr = None if sample_weight is None else sample_weight[tr]
+    sw_va = None if sample_weight is None else sample_weight[va]
+    return (X[tr], y[tr], sw_tr), (X[va], y[va], sw_va)
+
+
+@contextmanager
+def restore_on_error(est):
+    """On any exception, put the estimator's ``__dict__`` back as it was.
+
+    Fits work on copies of the parameters, so a shallow copy suffices: a
+    failed fit never leaves a half-trained or NaN model behind.
+    """
+    saved = dict(vars(est))
+    try:
+        yield
+    except BaseException:
+        vars(est).clear()
+        vars(est).update(saved)
+        raise
+
+
+def copy_params(params):
+    return {k: np.array(v, copy=True) for k, v in params.items()}
+
+
+def make_epoch_hook(est, publish, callbacks):
+    """``on_epoch(params, logs)`` for :func:`numpynn._training.run`.
+
+    Publishes the live parameters on ``est`` (so a callback may call
+    ``est.predict``) and calls each ``cb(est, logs)``; any returning
+    ``True`` stops training.
+    """
+    callbacks = list(callbacks or ())
+    if not callbacks:
+        return None
+
+    def on_epoch(params, logs):
+        publish(params)
+        stop = False
+        for cb in callbacks:
+            stop = (cb(est, dict(logs)) is True) or stop
+        return stop
+
+    return on_epoch
+
+
+def record_run(est, result, *, incremental, n_seen):
+    """Set ``loss_curve_``, ``n_iter_``, validation curves from a run."""
+    prev = list(getattr(est, "loss_curve_", [])) if incremental else []
+    est.loss_curve_ = prev + [float(v) for v in result.loss_curve]
+    est.n_iter_ = (getattr(est, "n_iter_", 0) if incremental else 0) + len(result.loss_curve)
+    est.t_ = (getattr(est, "t_", 0) if incremental else 0) + n_seen * len(result.loss_curve)
+    if result.loss_curve:
+        est.loss_ = est.loss_curve_[-1]
+    est.best_loss_ = min(est.loss_curve_) if est.loss_curve_ else np.inf
+    if result.val_scores:
+        prev_v = list(getattr(est, "validation_loss_curve_", [])) if incremental else []
+        prev_s = list(getattr(est, "validation_scores_", [])) if incremental else []
+        est.validation_loss_curve_ = prev_v + [float(v) for v in result.val_loss_curve]
+        est.validation_scores_ = prev_s + [float(v) for v in result.val_scores]
+        est.best_validation_score_ = max(est.validation_scores_)
+        est.best_loss_ = None

@@ -1,0 +1,221 @@
+"""The training loop, written once and shared by both estimators.
+
+Nothing here knows about estimators: :func:`run` takes the kernels, an
+optimizer, the parameter dict and the data, and reports what happened in a
+:class:`RunResult`. Estimators turn that into fitted attributes.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Callable
+from typing import NamedTuple
+
+import numpy as np
+from sklearn.metrics import r2_score
+
+from .kernels import compute_loss, forward_prop, gradient
+
+#: A loss this many times above the first epoch's counts as divergence.
+EXPLODE_FACTOR = 1e4
+
+
+class Kernels(NamedTuple):
+    """The model's math with its hyperparameters bound."""
+
+    activation: str
+    alpha: float
+
+    def forward(self, X, params):
+        return forward_prop(X, params, self.activation)
+
+    def loss(self, y, y_pred, params, sample_weight=None):
+        return compute_loss(y, y_pred, sample_weight=sample_weight, params=params,
+                            alpha=self.alpha)
+
+    def grad(self, params, cache, y, y_pred, sample_weight=None):
+        return gradient(params, cache, y, y_pred, self.activation, alpha=self.alpha,
+                        sample_weight=sample_weight)
+
+    def predict(self, X, params, chunk_rows=65536):
+        """Forward pass in row blocks (bounded memory on huge or mapped X)."""
+        if X.shape[0] <= chunk_rows:
+            return self.forward(X, params)[0]
+        return np.vstack([self.forward(X[s:s + chunk_rows], params)[0]
+                          for s in range(0, X.shape[0], chunk_rows)])
+
+
+class Schedule(NamedTuple):
+    """How long and in what order to train."""
+
+    max_iter: int
+    batch_size: int
+    shuffle: bool
+    tol: float | None
+    n_iter_no_change: int
+    verbose: bool = False
+    hint: str = ""
+
+
+class RunResult(NamedTuple):
+    loss_curve: list
+    val_loss_curve: list
+    val_scores: list
+    best_loss: float
+    best_val_score: float | None
+    converged: bool
+    interrupted: bool
+    opt_state: object
+
+
+def _batches(n, batch_size, order):
+    """Yield index slices (no shuffle) or sorted index arrays (shuffle)."""
+    for start in range(0, n, batch_size):
+        stop = min(start + batch_size, n)
+        if order is None:
+            yield slice(start, stop)
+        else:
+            yield np.sort(order[start:stop])   # sorted: sequential reads on memmaps
+
+
+def _take(A, idx, buf):
+    """Rows ``idx`` of ``A`` into the leading rows of ``buf`` (no copy for slices)."""
+    if isinstance(idx, slice):
+        return A[idx]
+    if buf is None:                            # sparse input
+        return A[idx]
+    out = buf[:idx.shape[0]]
+    np.take(A, idx, axis=0, out=out)
+    return out
+
+
+def run_epoch(kernels, optimizer, params, opt_state, X, y, sample_weight,
+              batch_size, order):
+    """One pass of mini-batches; returns ``(mean loss, opt_state)``.
+
+    The loss of each batch is computed in its forward pass, before its
+    update, and the epoch's loss is their mean weighted by batch size (by
+    batch weight when ``sample_weight`` is given).
+    """
+    n = X.shape[0]
+    dense = isinstance(X, np.ndarray)
+    m = min(batch_size, n)
+    Xbuf = np.empty((m, X.shape[1]), X.dtype) if dense and order is not None else None
+    ybuf = np.empty((m,) + y.shape[1:], y.dtype) if order is not None else None
+    total = 0.0
+    weight = 0.0
+    for idx in _batches(n, batch_size, order):
+        Xb, yb = _take(X, idx, Xbuf), _take(y, idx, ybuf)
+        swb = None if sample_weight is None else sample_weight[idx]
+        if swb is not None and not swb.sum() > 0:
+            continue                            # an all-zero-weight batch teaches nothing
+        y_pred, cache = kernels.forward(Xb, params)
+        loss = kernels.loss(yb, y_pred, params, swb)
+        grads = kernels.grad(params, cache, yb, y_pred, swb)
+        opt_state = optimizer.step(params, grads, opt_state)
+        w = yb.shape[0] if swb is None else float(swb.sum())
+        total += loss * w
+        weight += w
+    return total / weight if weight > 0 else 0.0, opt_state
+
+
+def validation_metrics(kernels, params, validation):
+    """``(loss, R^2)`` of ``params`` on ``validation = (X, y, sample_weight)``."""
+    Xv, yv, swv = validation
+    y_pred = kernels.predict(Xv, params)
+    loss = kernels.loss(yv, y_pred, params, swv)
+    score = r2_score(yv, y_pred.reshape(yv.shape), sample_weight=swv)
+    return loss, float(score)
+
+
+def _diverged(loss, first_loss, params):
+    if not np.isfinite(loss):
+        return True
+    if first_loss is not None and loss > EXPLODE_FACTOR * max(first_loss, 1e-300):
+        return True
+    return not all(np.isfinite(v).all() for v in params.values())
+
+
+def run(kernels: Kernels, optimizer, params, opt_state, X, y, sample_weight,
+        schedule: Schedule, rng, *, validation=None, on_epoch: Callable = None,
+        epoch_offset=0):
+    """Train ``params`` in place for up to ``schedule.max_iter`` epochs.
+
+    Stopping: with ``tol`` set, after ``n_iter_no_change`` consecutive
+    epochs whose training loss (or validation R^2, when ``validation`` is
+    given) fails to improve on the best by ``tol``. ``on_epoch(params,
+    logs)`` runs after each epoch; returning True stops training. With
+    validation, ``params`` end at the best-scoring epoch's values.
+
+    Raises
+    ------
+    ValueError
+        If the loss becomes non-finite or explodes, naming the epoch.
+        ``params`` are then garbage; the caller must discard them.
+    """
+    from tqdm.auto import tqdm
+
+    n = X.shape[0]
+    full_batch = schedule.batch_size >= n
+    last_good = {k: v.copy() for k, v in params.items()}
+    best_params = {k: v.copy() for k, v in params.items()} if validation else None
+    curve, val_curve, val_scores = [], [], []
+    best_loss, best_score, stale = np.inf, -np.inf, 0
+    converged = interrupted = False
+    bar = tqdm(total=schedule.max_iter, disable=not schedule.verbose,
+               desc="numpynn", unit="epoch", leave=False)
+    try:
+        for epoch in range(schedule.max_iter):
+            order = None if (full_batch or not schedule.shuffle) else rng.permutation(n)
+            loss, opt_state = run_epoch(kernels, optimizer, params, opt_state, X, y,
+                                        sample_weight, schedule.batch_size, order)
+            if _diverged(loss, curve[0] if curve else None, params):
+                raise ValueError(
+                    f"Training diverged at epoch {epoch_offset + epoch + 1}: the loss "
+                    f"became {loss:.4g} (first epoch: "
+                    f"{curve[0] if curve else float('nan'):.4g}). "
+                    f"{schedule.hint}Use a smaller learning_rate, or scale the "
+                    "features (e.g. StandardScaler in a Pipeline)."
+                )
+            for k, v in params.items():
+                np.copyto(last_good[k], v)
+            curve.append(loss)
+            logs = {"epoch": epoch_offset + epoch + 1, "loss": loss}
+            if validation is not None:
+                val_loss, score = validation_metrics(kernels, params, validation)
+                val_curve.append(val_loss)
+                val_scores.append(score)
+                logs.update(val_loss=val_loss, val_score=score)
+                improved = score > best_score + (schedule.tol or 0.0)
+                if score > best_score:
+                    best_score = score
+                    for k, v in params.items():
+                        np.copyto(best_params[k], v)
+            else:
+                improved = loss < best_loss - (schedule.tol or 0.0)
+            best_loss = min(best_loss, loss)
+            stale = 0 if improved else stale + 1
+            bar.update(1)
+            bar.set_postfix(loss=f"{loss:.4g}")
+            if on_epoch is not None and on_epoch(params, logs):
+                break
+            if schedule.tol is not None and stale >= schedule.n_iter_no_change:
+                converged = True
+                break
+    except KeyboardInterrupt:
+        for k, v in last_good.items():
+            np.copyto(params[k], v)
+        interrupted = True
+        warnings.warn(
+            f"training interrupted after {len(curve)} finished epoch(s); the model "
+            "keeps the parameters of the last finished epoch.",
+            UserWarning, stacklevel=3,
+        )
+    finally:
+        bar.close()
+    if validation is not None and val_scores:
+        for k, v in best_params.items():
+            np.copyto(params[k], v)
+    return RunResult(curve, val_curve, val_scores, best_loss,
+                     best_score if val_scores else None, converged, interrupted,
+                     opt_state)

@@ -1,0 +1,243 @@
+r"""The math of numpynn, once, as pure vectorised functions.
+
+A model is a stack of dense layers held in a dict of arrays,
+``{"W1": (d, h), "b1": (h,), "W2": (h, k), "b2": (k,)}``. One layer
+(``W1``, ``b1``) is linear regression; two layers with a hidden activation
+:math:`\sigma` are the two-layer network
+
+.. math::
+
+    Z = X W_1 + b_1, \qquad H = \sigma(Z), \qquad \hat Y = H W_2 + b_2 .
+
+With :math:`\Delta = \partial L / \partial \hat Y` (see
+:func:`numpynn.losses.loss_derivative`), backpropagation gives
+
+.. math::
+
+    \nabla_{W_2} = H^\top \Delta + \tfrac{\alpha}{S} W_2, \quad
+    \nabla_{b_2} = \mathbf 1^\top \Delta, \quad
+    \Delta_1 = (\Delta W_2^\top) \odot \sigma'(Z), \quad
+    \nabla_{W_1} = X^\top \Delta_1 + \tfrac{\alpha}{S} W_1, \quad
+    \nabla_{b_1} = \mathbf 1^\top \Delta_1 .
+
+Shapes: ``n`` samples, ``d`` features, ``h`` hidden units, ``k`` outputs.
+Every function preserves ``X.dtype`` (float32 in, float32 out). Nothing
+loops over samples or units; the only Python loop is over the (one or two)
+layers.
+"""
+
+import numpy as np
+
+from .activations import ACTIVATIONS, DERIVATIVES
+from .losses import compute_loss, loss_derivative
+from .optimizers import update_params
+
+__all__ = [
+    "forward_prop",
+    "compute_loss",
+    "gradient",
+    "update_params",
+    "init_params",
+    "hessian",
+]
+
+
+def _n_layers(params):
+    return len(params) // 2
+
+
+def forward_prop(X, params, activation="relu"):
+    r"""Forward pass through the dense layers.
+
+    .. math:: H_0 = X,\quad H_l = \sigma(H_{l-1} W_l + b_l)\ (l < L),\quad
+              \hat Y = H_{L-1} W_L + b_L
+
+    Parameters
+    ----------
+    X : ndarray or sparse matrix of shape (n_samples, n_features)
+        Inputs.
+    params : dict of str to ndarray
+        ``W1, b1[, W2, b2]``: ``W_l`` of shape (fan_in, fan_out), ``b_l`` of
+        shape (fan_out,).
+    activation : {"relu", "sigmoid", "tanh", "linear"}, default="relu"
+        Hidden activation :math:`\sigma`; unused for a single layer.
+
+    Returns
+    -------
+    y_pred : ndarray of shape (n_samples, n_outputs)
+        Always 2-D.
+    cache : tuple of ndarray
+        The input of every layer, ``(X, H_1, ...)``: exactly what
+        :func:`gradient` needs, so nothing is recomputed.
+
+    Examples
+    --------
+    >>> params = {"W1": np.array([[2.0]]), "b1": np.array([1.0])}
+    >>> forward_prop(np.array([[0.0], [1.0]]), params)[0]
+    array([[1.],
+           [3.]])
+    """
+    act = ACTIVATIONS[activation]
+    L = _n_layers(params)
+    cache = [X]
+    A = X
+    for layer in range(1, L + 1):
+        Z = A @ params[f"W{layer}"]                       # (n, fan_out)
+        Z += params[f"b{layer}"]
+        if layer < L:
+            A = act(Z, out=Z)                             # (n, h), in place
+            cache.append(A)
+        else:
+            A = Z
+    return A, tuple(cache)
+
+
+def gradient(params, cache, y, y_pred, activation="relu", *, alpha=0.0,
+             sample_weight=None):
+    r"""Gradients of :func:`compute_loss` w.r.t. every parameter (backprop).
+
+    See the module docstring for the formulas. With one layer this is the
+    tutorial's ``dm = mean((y_pred - y) * X)``, ``db = mean(y_pred - y)``.
+
+    Parameters
+    ----------
+    params : dict of str to ndarray
+        As for :func:`forward_prop`.
+    cache : tuple of ndarray
+        The second output of :func:`forward_prop`.
+    y : ndarray of shape (n_samples,) or (n_samples, n_outputs)
+        Targets.
+    y_pred : ndarray of shape (n_samples, n_outputs)
+        The first output of :func:`forward_prop`.
+    activation : str, default="relu"
+        Must be the one used in the forward pass.
+    alpha : float, default=0.0
+        L2 penalty on the weight matrices.
+    sample_weight : ndarray of shape (n_samples,), default=None
+
+    Returns
+    -------
+    grads : dict of str to ndarray
+        Same keys, shapes and dtype as ``params``.
+
+    Examples
+    --------
+    >>> X = np.array([[1.0], [2.0]]); y = np.array([1.0, 2.0])
+    >>> params = {"W1": np.zeros((1, 1)), "b1": np.zeros(1)}
+    >>> y_pred, cache = forward_prop(X, params)
+    >>> g = gradient(params, cache, y, y_pred)
+    >>> float(g["W1"][0, 0]), float(g["b1"][0])
+    (-2.5, -1.5)
+    """
+    deriv = DERIVATIVES[activation]
+    sw_sum = y_pred.shape[0] if sample_weight is None else float(np.sum(sample_weight))
+    delta = loss_derivative(y, y_pred, sample_weight)     # (n, fan_out)
+    grads = {}
+    for layer in range(_n_layers(params), 0, -1):
+        A_prev = cache[layer - 1]                         # (n, fan_in)
+        W = params[f"W{layer}"]                           # (fan_in, fan_out)
+        gW = np.asarray(A_prev.T @ delta)                 # (fan_in, fan_out)
+        if alpha > 0:
+            gW += (alpha / sw_sum) * W
+        grads[f"W{layer}"] = gW
+        grads[f"b{layer}"] = delta.sum(axis=0)            # (fan_out,)
+        if layer > 1:
+            delta = delta @ W.T                           # (n, fan_in)
+            delta *= deriv(A_prev)                        # sigma'(Z) via A
+    return grads
+
+
+def init_params(layer_sizes, activation, rng, dtype=np.float64):
+    r"""Random initial parameters for dense layers.
+
+    He initialisation for ReLU, :math:`W \sim \mathcal N(0, 2/\text{fan\_in})`;
+    Glorot (Xavier) uniform otherwise,
+    :math:`W \sim U(\pm\sqrt{6/(\text{fan\_in} + \text{fan\_out})})`.
+    Biases are drawn from :math:`U(\pm 1/\sqrt{\text{fan\_in}})`, so that
+    ReLU kinks start spread over the data rather than all at zero.
+
+    Parameters
+    ----------
+    layer_sizes : sequence of int
+        ``(d, h, k)`` for a two-layer net, ``(d, k)`` for one layer.
+    activation : str
+        Hidden activation; selects He or Glorot.
+    rng : numpy.random.Generator
+        The only source of randomness.
+    dtype : dtype, default=np.float64
+
+    Returns
+    -------
+    params : dict of str to ndarray
+        ``W1, b1, ...`` in ``dtype``.
+
+    Examples
+    --------
+    >>> p = init_params((3, 4, 2), "relu", np.random.default_rng(0))
+    >>> {k: v.shape for k, v in p.items()}
+    {'W1': (3, 4), 'b1': (4,), 'W2': (4, 2), 'b2': (2,)}
+    """
+    params = {}
+    sizes = list(layer_sizes)
+    for layer, (fan_in, fan_out) in enumerate(zip(sizes[:-1], sizes[1:], strict=True), 1):
+        if activation == "relu":
+            W = rng.normal(0.0, np.sqrt(2.0 / fan_in), size=(fan_in, fan_out))
+        else:
+            bound = np.sqrt(6.0 / (fan_in + fan_out))
+            W = rng.uniform(-bound, bound, size=(fan_in, fan_out))
+        bound_b = 1.0 / np.sqrt(fan_in)
+        params[f"W{layer}"] = W.astype(dtype)
+        params[f"b{layer}"] = rng.uniform(-bound_b, bound_b, size=fan_out).astype(dtype)
+    return params
+
+
+def hessian(X, *, sample_weight=None, alpha=0.0, n_outputs=1, chunk_rows=65536):
+    r"""Hessian of the one-layer loss w.r.t. one output's ``(w, b)``.
+
+    The loss is quadratic, so the Hessian is constant: with
+    :math:`A = [X, \mathbf 1]` and :math:`D = \operatorname{diag}(s)`,
+
+    .. math:: \mathcal H = \frac{A^\top D A}{S k} + \frac{\alpha}{S}
+              \begin{pmatrix} I_d & 0 \\ 0 & 0 \end{pmatrix}
+
+    It is the same for every output. Used by Newton's method and by
+    ``learning_rate="auto"`` (:math:`1 / \lambda_{\max}(\mathcal H)`).
+
+    Parameters
+    ----------
+    X : ndarray or sparse matrix of shape (n_samples, n_features)
+        Read in blocks of ``chunk_rows`` rows (works on memory maps).
+    sample_weight : ndarray of shape (n_samples,), default=None
+    alpha : float, default=0.0
+    n_outputs : int, default=1
+        :math:`k`, since the loss averages over outputs.
+    chunk_rows : int, default=65536
+
+    Returns
+    -------
+    H : ndarray of shape (n_features + 1, n_features + 1)
+        Ordered as ``W1`` rows then ``b1``; float64.
+
+    Examples
+    --------
+    >>> hessian(np.array([[1.0], [3.0]]))
+    array([[5., 2.],
+           [2., 1.]])
+    """
+    n, d = X.shape
+    G = np.zeros((d + 1, d + 1))
+    for start in range(0, n, chunk_rows):
+        Xc = X[start:start + chunk_rows]
+        w = (np.ones(Xc.shape[0]) if sample_weight is None
+             else np.asarray(sample_weight[start:start + chunk_rows], dtype=np.float64))
+        Xw = Xc.T.multiply(w).T if hasattr(Xc, "multiply") else Xc * w[:, None]
+        G[:d, :d] += np.asarray((Xc.T @ Xw).todense() if hasattr(Xw, "todense")
+                                else Xc.T @ Xw)
+        col = np.asarray(Xw.sum(axis=0)).ravel()          # (d,)
+        G[:d, d] += col
+        G[d, :d] += col
+        G[d, d] += w.sum()
+    sw_sum = G[d, d]
+    H = G / (sw_sum * n_outputs)
+    H[np.arange(d), np.arange(d)] += alpha / sw_sum
+    return H

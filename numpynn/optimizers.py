@@ -1,0 +1,207 @@
+r"""Gradient-based optimizers as ``(init, step)`` pairs with explicit state.
+
+``opt = OPTIMIZERS[name](learning_rate=..., ...)`` captures the
+hyperparameters once; the caller owns the state::
+
+    state = opt.init(params)
+    state = opt.step(params, grads, state)   # updates params in place
+
+Every step is written with in-place ufuncs, so parameters and state keep
+their dtype (float32 stays float32) and no per-step arrays of the
+parameters' size are kept beyond the state.
+"""
+
+from collections.abc import Callable
+from typing import NamedTuple
+
+import numpy as np
+
+__all__ = ["Optimizer", "update_params", "sgd", "momentum", "adam", "newton",
+           "OPTIMIZERS"]
+
+
+class Optimizer(NamedTuple):
+    """An optimizer: ``init(params) -> state`` and
+    ``step(params, grads, state) -> state`` (``params`` updated in place)."""
+
+    init: Callable
+    step: Callable
+
+
+def update_params(params, grads, learning_rate):
+    r"""One plain gradient-descent step, in place.
+
+    .. math:: \theta \leftarrow \theta - \eta \nabla_\theta L
+
+
+    This is the tutorial's ``m -= l_r * dm; b -= l_r * db`` for any number
+    of parameters. **Mutates** ``params``.
+
+    Parameters
+    ----------
+    params : dict of str to ndarray
+        Updated in place.
+    grads : dict of str to ndarray
+        Same keys and shapes as ``params``.
+    learning_rate : float
+        Step size :math:`\eta`.
+
+    Returns
+    -------
+    params : dict of str to ndarray
+        The same (mutated) dict.
+
+    Examples
+    --------
+    >>> p = {"W1": np.array([[1.0]])}
+    >>> update_params(p, {"W1": np.array([[2.0]])}, 0.25)["W1"]
+    array([[0.5]])
+    """
+    for key, g in grads.items():
+        params[key] -= learning_rate * g
+    return params
+
+
+def sgd(learning_rate=0.01):
+    r"""Plain (stochastic) gradient descent, stateless.
+
+    .. math:: \theta_{t+1} = \theta_t - \eta\, g_t
+
+    Examples
+    --------
+    >>> opt = sgd(0.5); p = {"w": np.array([2.0])}
+    >>> _ = opt.step(p, {"w": np.array([2.0])}, opt.init(p)); p["w"]
+    array([1.])
+    """
+    def init(params):
+        return None
+
+    def step(params, grads, state):
+        update_params(params, grads, learning_rate)
+        return state
+
+    return Optimizer(init, step)
+
+
+def momentum(learning_rate=0.01, beta=0.9, nesterov=False):
+    r"""Heavy-ball momentum, optionally Nesterov's.
+
+    .. math::
+
+        v_{t+1} = \beta v_t - \eta g_t, \qquad
+        \theta_{t+1} = \theta_t + \begin{cases}
+            v_{t+1} & \text{classical} \\
+            \beta v_{t+1} - \eta g_t & \text{Nesterov}
+        \end{cases}
+
+    State: the velocity dict :math:`v` (zeros at init).
+
+    Examples
+    --------
+    >>> opt = momentum(0.1, beta=0.5); p = {"w": np.array([1.0])}
+    >>> s = opt.step(p, {"w": np.array([1.0])}, opt.init(p)); p["w"]
+    array([0.9])
+    """
+    def init(params):
+        return {k: np.zeros_like(v) for k, v in params.items()}
+
+    def step(params, grads, velocity):
+        for k, g in grads.items():
+            v = velocity[k]
+            v *= beta
+            v -= learning_rate * g
+            if nesterov:
+                params[k] += beta * v
+                params[k] -= learning_rate * g
+            else:
+                params[k] += v
+        return velocity
+
+    return Optimizer(init, step)
+
+
+def adam(learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-8):
+    r"""Adam (Kingma & Ba, 2015), with bias correction folded into the step.
+
+    .. math::
+
+        m_t = \beta_1 m_{t-1} + (1-\beta_1) g_t, \quad
+        v_t = \beta_2 v_{t-1} + (1-\beta_2) g_t^2, \quad
+        \theta_t = \theta_{t-1} - \eta \frac{\sqrt{1-\beta_2^t}}{1-\beta_1^t}
+                   \frac{m_t}{\sqrt{v_t} + \epsilon}
+
+    State: ``{"t": int, "m": dict, "v": dict}``.
+
+    Examples
+    --------
+    >>> opt = adam(0.1); p = {"w": np.array([1.0])}
+    >>> s = opt.step(p, {"w": np.array([3.0])}, opt.init(p)); p["w"].round(6)
+    array([0.9])
+    """
+    def init(params):
+        return {"t": 0,
+                "m": {k: np.zeros_like(v) for k, v in params.items()},
+                "v": {k: np.zeros_like(v) for k, v in params.items()}}
+
+    def step(params, grads, state):
+        state["t"] += 1
+        t = state["t"]
+        lr_t = learning_rate * np.sqrt(1.0 - beta_2**t) / (1.0 - beta_1**t)
+        for k, g in grads.items():
+            m, v = state["m"][k], state["v"][k]
+            m *= beta_1
+            m += (1.0 - beta_1) * g
+            v *= beta_2
+            v += (1.0 - beta_2) * (g * g)
+            denom = np.sqrt(v)
+            denom += epsilon
+            np.divide(m, denom, out=denom)
+            denom *= float(lr_t)
+            params[k] -= denom
+        return state
+
+    return Optimizer(init, step)
+
+
+def newton(hess):
+    r"""Newton's method for a loss with constant Hessian (linear regression).
+
+    .. math:: \theta_{t+1} = \theta_t - \mathcal H^{+} g_t
+
+    On the quadratic half-MSE loss one step lands on the minimum. This is
+    optimisation (a zero of the *gradient*); the talk's
+    ``m - Cost(m) / dCost(m)`` instead seeks a zero of the *cost*, which a
+    sum of squares generally never reaches, and so wanders off.
+
+    Parameters
+    ----------
+    hess : ndarray of shape (n_features + 1, n_features + 1)
+        From :func:`numpynn.kernels.hessian`, ordered ``W1`` rows then
+        ``b1``. The pseudo-inverse is taken once, so singular Hessians
+        (duplicated or constant columns) give the minimum-norm step.
+
+    Examples
+    --------
+    >>> H = np.array([[2.0, 0.0], [0.0, 1.0]])
+    >>> opt = newton(H); p = {"W1": np.array([[0.0]]), "b1": np.array([0.0])}
+    >>> _ = opt.step(p, {"W1": np.array([[-4.0]]), "b1": np.array([1.0])}, None)
+    >>> p["W1"], p["b1"]
+    (array([[2.]]), array([-1.]))
+    """
+    H_pinv = np.linalg.pinv(hess, hermitian=True)
+
+    def init(params):
+        return None
+
+    def step(params, grads, state):
+        G = np.vstack([grads["W1"], grads["b1"][None, :]])    # (d + 1, k)
+        S = H_pinv @ G                                          # (d + 1, k)
+        params["W1"] -= S[:-1].astype(params["W1"].dtype, copy=False)
+        params["b1"] -= S[-1].astype(params["b1"].dtype, copy=False)
+        return state
+
+    return Optimizer(init, step)
+
+
+#: Name -> factory for the first-order optimizers.
+OPTIMIZERS = {"sgd": sgd, "momentum": momentum, "adam": adam}

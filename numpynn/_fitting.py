@@ -13,9 +13,11 @@ from sklearn.utils.validation import validate_data
 from ._validation import check_sample_weight
 
 FLOATS = (np.float64, np.float32)
+#: Sparse formats taken as they are (others are converted to CSR); X is never densified.
+SPARSE = ("csr", "csc")
 
 
-def check_fit_data(est, X, y, sample_weight, *, reset, accept_sparse=False):
+def check_fit_data(est, X, y, sample_weight, *, reset, accept_sparse=SPARSE):
     """Validate ``(X, y, sample_weight)`` for fitting.
 
     Returns ``X`` (float64 or float32, a view when possible: never a copy
@@ -31,7 +33,7 @@ def check_fit_data(est, X, y, sample_weight, *, reset, accept_sparse=False):
     return X, y, sample_weight
 
 
-def check_predict_data(est, X, accept_sparse=False):
+def check_predict_data(est, X, accept_sparse=SPARSE):
     return validate_data(est, X, reset=False, dtype=FLOATS, accept_sparse=accept_sparse)
 
 

@@ -245,12 +245,20 @@ class LinearRegressor(RegressorMixin, BaseEstimator):
 
     def _fit_lstsq(self, X, y, sw, first):
         R = qr_update(None if first else self._qr_state, X, y, sw)
-        coef, intercept, rss = qr_solve(R, X.shape[1], self.alpha,
-                                        rcond=max(X.shape) * np.finfo(np.float64).eps)
+        return self._set_lstsq_state(R, X.shape[1], X.dtype, max(X.shape), first)
+
+    def _set_lstsq_state(self, R, d, dtype, rcond_rows, first):
+        """Solve from the QR state ``R`` and set the fitted attributes.
+
+        Shared with :func:`numpynn.parallel.fit_lstsq_dask`, whose ``R``
+        comes from blocks combined across workers.
+        """
+        coef, intercept, rss = qr_solve(R, d, self.alpha,
+                                        rcond=rcond_rows * np.finfo(np.float64).eps)
         sw_sum = R[0, 0] ** 2                     # sum of weights seen, from the state
         loss = rss.mean() / (2 * sw_sum) + self.alpha * np.vdot(coef, coef) / (2 * sw_sum)
         self._qr_state = R
-        self._publish({"W1": coef.astype(X.dtype), "b1": intercept.astype(X.dtype)})
+        self._publish({"W1": coef.astype(dtype), "b1": intercept.astype(dtype)})
         prev = [] if first else self.loss_curve_
         self.loss_curve_ = prev + [float(loss)]
         self.n_iter_ = len(self.loss_curve_)
@@ -300,6 +308,7 @@ class LinearRegressor(RegressorMixin, BaseEstimator):
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.target_tags.multi_output = True
+        tags.input_tags.sparse = True           # scipy.sparse CSR/CSC, never densified
         return tags
 
 
@@ -497,4 +506,5 @@ class TwoLayerNet(RegressorMixin, BaseEstimator):
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.target_tags.multi_output = True
+        tags.input_tags.sparse = True           # scipy.sparse CSR/CSC, never densified
         return tags

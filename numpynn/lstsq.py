@@ -49,8 +49,10 @@ def qr_update(R, X, y, sample_weight=None, block_rows=None):
     ----------
     R : ndarray of shape (1 + d + k, 1 + d + k) or None
         The state so far (``None`` to start).
-    X : ndarray of shape (n_samples, d)
-        Read in blocks of ``block_rows`` rows; works on memory maps.
+    X : ndarray or sparse matrix of shape (n_samples, d)
+        Read in blocks of ``block_rows`` rows; works on memory maps. A
+        sparse ``X`` is densified one block at a time only (exact, bounded
+        memory: about 32 MB).
     y : ndarray of shape (n_samples, k)
     sample_weight : ndarray of shape (n_samples,), default=None
     block_rows : int, default=None
@@ -78,7 +80,8 @@ def qr_update(R, X, y, sample_weight=None, block_rows=None):
         M = np.empty((stop - start + (0 if R is None else p), p))   # (rows, p)
         rows = M[:stop - start]
         rows[:, 0] = 1.0
-        rows[:, 1:1 + d] = X[start:stop]
+        Xb = X[start:stop]                                         # (rows, d)
+        rows[:, 1:1 + d] = Xb.toarray() if hasattr(Xb, "toarray") else Xb  # sparse: per block
         rows[:, 1 + d:] = y[start:stop]
         if sample_weight is not None:
             rows *= np.sqrt(np.asarray(sample_weight[start:stop], np.float64))[:, None]

@@ -8,7 +8,9 @@ estimators around them.
 
 from . import kernels, optimizers
 from .estimators import LinearRegressor, TwoLayerNet
+from .persistence import load, save
 
 __version__ = "0.1.0"
 
-__all__ = ["LinearRegressor", "TwoLayerNet", "kernels", "optimizers", "__version__"]
+__all__ = ["LinearRegressor", "TwoLayerNet", "kernels", "optimizers", "save", "load",
+           "__version__"]

@@ -52,8 +52,8 @@ def split_validation(X, y, sample_weight, fraction, rng):
     n_val = int(np.ceil(fraction * n))
     if n_val < 1 or n - n_val < 2:
         raise ValueError(
-            f"early_stopping with validation_fraction={fraction} needs more samples: "
-            f"got {n}, which leaves {n - n_val} for training and {n_val} for validation."
+            f"early_stopping with validation_fraction={fraction} needs at least 2 "
+            f"training samples and 1 validation sample; got n_samples = {n}."
         )
     order = rng.permutation(n)
     tr, va = np.sort(order[n_val:]), np.sort(order[:n_val])

@@ -26,7 +26,7 @@ from ._validation import (
     Options,
     check_params,
 )
-from .kernels import hessian, init_params
+from .kernels import auto_learning_rate, hessian, init_params
 from .lstsq import qr_solve, qr_update
 from .optimizers import OPTIMIZERS, newton, sgd
 
@@ -103,10 +103,12 @@ class LinearRegressor(RegressorMixin, BaseEstimator):
         (:func:`numpynn.optimizers.newton`), which needs one step on this
         quadratic loss.
     learning_rate : float or "auto", default="auto"
-        Step size for ``"gd"``. ``"auto"`` uses :math:`1/\lambda_{\max}`
-        of the loss's Hessian (:func:`numpynn.kernels.hessian`), the
-        largest step for which full-batch gradient descent provably
-        decreases the loss, so the default never diverges.
+        Step size for ``"gd"``. ``"auto"`` (:func:`numpynn.kernels.auto_learning_rate`)
+        uses :math:`1/\lambda_{\max}` of the loss's Hessian for full batch,
+        the step for which every gradient-descent step provably lowers the
+        loss, so the default never diverges; for mini-batches, the step
+        :math:`1/(2\mathcal L_B)` from the expected smoothness of
+        ``batch_size``-sampling.
     max_iter : int, default=1000
         Maximum epochs (``"gd"``, ``"newton"``).
     batch_size : int or None, default=None
@@ -278,8 +280,9 @@ class LinearRegressor(RegressorMixin, BaseEstimator):
         if self.solver == "newton":
             optimizer, lr, batch_size = newton(H), None, None
         else:
-            lr = (1.0 / np.linalg.eigvalsh(H)[-1] if self.learning_rate == "auto"
-                  else float(self.learning_rate))
+            lr = (auto_learning_rate(X, self.batch_size, sample_weight=sw,
+                                     alpha=self.alpha, n_outputs=k, hess=H)
+                  if self.learning_rate == "auto" else float(self.learning_rate))
             if incremental and not first:
                 lr = self.learning_rate_
             optimizer, batch_size = sgd(lr), self.batch_size

@@ -39,6 +39,7 @@ __all__ = [
     "update_params",
     "init_params",
     "hessian",
+    "auto_learning_rate",
 ]
 
 
@@ -241,3 +242,62 @@ def hessian(X, *, sample_weight=None, alpha=0.0, n_outputs=1, chunk_rows=65536):
     H = G / (sw_sum * n_outputs)
     H[np.arange(d), np.arange(d)] += alpha / sw_sum
     return H
+
+
+def auto_learning_rate(X, batch_size=None, *, sample_weight=None, alpha=0.0, n_outputs=1,
+                       hess=None):
+    r"""The default step size of gradient descent on the one-layer loss.
+
+    Full batch (``batch_size >= n``): :math:`\eta = 1/L` with
+    :math:`L = \lambda_{\max}(\mathcal H)` (:func:`hessian`), the step for
+    which every gradient-descent step provably lowers the loss
+    (:math:`L`-smoothness), so the default never diverges.
+
+    Mini-batches of size :math:`B` sampled without replacement: the
+    *expected smoothness* constant (Gower et al., 2019, "SGD: General
+    Analysis and Improved Rates", Prop. 3.8) interpolates between the full
+    curvature and the largest single-sample curvature
+    :math:`L_{\max} = \max_i \frac{n s_i}{S k} \lVert (x_i, 1) \rVert^2 + \frac{\alpha}{S}`,
+
+    .. math:: \mathcal L_B = \frac{n (B - 1)}{B (n - 1)} L
+              + \frac{n - B}{B (n - 1)} L_{\max}, \qquad
+              \eta = \frac{1}{2 \mathcal L_B},
+
+    the step of their convergence theorem (Thm. 3.1).
+
+    Parameters
+    ----------
+    X : ndarray or sparse matrix of shape (n_samples, n_features)
+    batch_size : int or None, default=None
+        ``None`` means full batch.
+    sample_weight : ndarray of shape (n_samples,), default=None
+    alpha : float, default=0.0
+    n_outputs : int, default=1
+    hess : ndarray, default=None
+        A precomputed :func:`hessian` of ``X``, to avoid a second pass.
+
+    Returns
+    -------
+    learning_rate : float
+
+    Examples
+    --------
+    >>> X = np.array([[1.0], [3.0]])
+    >>> round(auto_learning_rate(X), 6)                 # 1 / lambda_max([[5, 2], [2, 1]])
+    0.171573
+    """
+    n = X.shape[0]
+    H = hessian(X, sample_weight=sample_weight, alpha=alpha, n_outputs=n_outputs) \
+        if hess is None else hess
+    L = float(np.linalg.eigvalsh(H)[-1])
+    B = n if batch_size is None else min(int(batch_size), n)
+    if B >= n:
+        return 1.0 / L
+    sq = np.asarray(X.multiply(X).sum(axis=1)).ravel() if hasattr(X, "multiply") \
+        else np.einsum("ij,ij->i", X, X)                  # (n,) row norms squared
+    sq = sq + 1.0                                         # the intercept's column
+    w = np.ones(n) if sample_weight is None else np.asarray(sample_weight, float)
+    S = w.sum()
+    L_max = float((n * w * sq).max()) / (S * n_outputs) + alpha / S
+    L_B = n * (B - 1) / (B * (n - 1)) * L + (n - B) / (B * (n - 1)) * L_max
+    return 1.0 / (2.0 * L_B)

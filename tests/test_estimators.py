@@ -1,0 +1,324 @@
+import warnings
+
+import numpy as np
+import pytest
+from numpy.testing import assert_allclose, assert_array_equal
+from sklearn.base import clone
+from sklearn.datasets import make_regression
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.linear_model import LinearRegression, Ridge
+from sklearn.model_selection import train_test_split
+from sklearn.neural_network import MLPRegressor
+
+from numpynn import LinearRegressor, TwoLayerNet
+
+
+def tutorial_loop(x, y, l_r, epochs):
+    """The tutorial's training loop, scalar m and b from zero."""
+    m = b = 0.0
+    losses = []
+    for _ in range(epochs):
+        y_pred = m * x + b
+        losses.append(1 / 2 * np.mean((y_pred - y) ** 2))
+        dm = np.mean((y_pred - y) * x)
+        db = np.mean(y_pred - y)
+        m -= l_r * dm
+        b -= l_r * db
+    return losses, m, b
+
+
+@pytest.fixture
+def tutorial_data():
+    return make_regression(n_samples=200, n_features=1, n_informative=1, n_targets=1,
+                           noise=10, random_state=42)
+
+
+# ---------------------------------------------------------------- LinearRegressor
+def test_reproduces_the_tutorial_trajectory(tutorial_data):
+    X, y = tutorial_data
+    losses, m, b = tutorial_loop(X[:, 0], y, 0.05, 61)
+    reg = LinearRegressor(learning_rate=0.05, max_iter=61, tol=None).fit(X, y)
+    assert reg.n_iter_ == 61 and len(reg.loss_curve_) == 61
+    assert_allclose(reg.loss_curve_, losses, rtol=1e-12)
+    assert_allclose(reg.coef_, [m], rtol=1e-12)
+    assert_allclose(reg.intercept_, b, rtol=1e-11)
+
+
+def test_tutorial_on_its_train_split_loss_falls(tutorial_data):
+    X_train, _, y_train, _ = train_test_split(*tutorial_data, test_size=0.2,
+                                              random_state=0)
+    losses, m, _ = tutorial_loop(X_train[:, 0], y_train, 0.05, 61)
+    reg = LinearRegressor(learning_rate=0.05, max_iter=61, tol=None).fit(X_train, y_train)
+    assert_allclose(reg.loss_curve_, losses, rtol=1e-12)
+    assert np.all(np.diff(reg.loss_curve_) < 0)
+
+
+@pytest.mark.parametrize("solver", ["lstsq", "newton", "gd"])
+def test_agrees_with_sklearn_linear_regression(rng, solver):
+    X = rng.normal(size=(300, 4)) * [1, 3, 0.5, 2] + [0, 2, -1, 0]
+    y = X @ [1.0, -2.0, 0.5, 3.0] + 7 + rng.normal(size=300)
+    reg = LinearRegressor(solver=solver, tol=None, max_iter=5000).fit(X, y)
+    ref = LinearRegression().fit(X, y)
+    rtol = 1e-10 if solver != "gd" else 1e-5
+    assert_allclose(reg.coef_, ref.coef_, rtol=rtol)
+    assert_allclose(reg.intercept_, ref.intercept_, rtol=rtol)
+    assert_allclose(reg.predict(X), ref.predict(X), rtol=rtol)
+
+
+def test_lstsq_multi_output_and_ridge_match_sklearn(rng):
+    X = rng.normal(size=(100, 3))
+    Y = rng.normal(size=(100, 2))
+    reg = LinearRegressor(solver="lstsq", alpha=3.0).fit(X, Y)
+    ref = Ridge(alpha=3.0, solver="svd").fit(X, Y)
+    assert reg.coef_.shape == (2, 3) and reg.intercept_.shape == (2,)
+    assert_allclose(reg.coef_, ref.coef_, rtol=1e-10)
+    assert_allclose(reg.predict(X), ref.predict(X), rtol=1e-10)
+
+
+def test_lstsq_loss_curve_is_the_loss_at_the_solution(rng):
+    X, y = rng.normal(size=(60, 2)), rng.normal(size=60)
+    reg = LinearRegressor(solver="lstsq").fit(X, y)
+    assert reg.n_iter_ == 1
+    assert_allclose(reg.loss_curve_[0], 0.5 * np.mean((reg.predict(X) - y) ** 2),
+                    rtol=1e-10)
+
+
+def test_lstsq_partial_fit_streams_exactly(rng):
+    X, y = rng.normal(size=(500, 6)), rng.normal(size=500)
+    whole = LinearRegressor(solver="lstsq").fit(X, y)
+    chunked = LinearRegressor(solver="lstsq")
+    for s in range(0, 500, 64):
+        chunked.partial_fit(X[s:s + 64], y[s:s + 64])
+    assert_allclose(chunked.coef_, whole.coef_, rtol=1e-10)
+    assert_allclose(chunked.intercept_, whole.intercept_, rtol=1e-10)
+    assert_allclose(chunked.loss_curve_[-1], whole.loss_curve_[0], rtol=1e-9)
+
+
+def test_newton_lands_in_one_step(rng):
+    X = rng.normal(size=(200, 3)) * [1, 100, 0.01]        # badly scaled: no matter
+    y = X @ [2.0, 0.03, 50.0] + 1 + rng.normal(size=200)
+    newton = LinearRegressor(solver="newton").fit(X, y)
+    exact = LinearRegressor(solver="lstsq").fit(X, y)
+    assert_allclose(newton.loss_curve_[0], 0.5 * np.mean(y ** 2))       # from zero
+    assert_allclose(newton.loss_curve_[1], exact.loss_curve_[0], rtol=1e-9)
+    assert_allclose(newton.coef_, exact.coef_, rtol=1e-8)
+
+
+def test_auto_learning_rate_is_one_over_largest_curvature_and_descends(rng):
+    X = rng.normal(size=(150, 3)) * [1, 30, 0.2] + 5
+    y = X @ [1.0, 0.1, -3.0] + rng.normal(size=150)
+    reg = LinearRegressor(max_iter=300, tol=None).fit(X, y)
+    A = np.hstack([X, np.ones((150, 1))])
+    L = np.linalg.eigvalsh(A.T @ A / 150)[-1]
+    assert_allclose(reg.learning_rate_, 1 / L, rtol=1e-10)
+    curve = np.array(reg.loss_curve_)
+    assert np.all(np.diff(curve) <= 1e-12 * curve[:-1])       # monotone: never diverges
+
+
+def test_integer_sample_weights_equal_repeated_rows(rng):
+    X, y = rng.normal(size=(30, 2)), rng.normal(size=30)
+    w = rng.integers(0, 4, size=30)
+    rep = np.repeat(np.arange(30), w)
+    for solver in ("gd", "lstsq", "newton"):
+        a = LinearRegressor(solver=solver, max_iter=50, tol=None).fit(X, y, w)
+        b = LinearRegressor(solver=solver, max_iter=50, tol=None).fit(X[rep], y[rep])
+        assert_allclose(a.coef_, b.coef_, rtol=1e-10)
+        assert_allclose(a.loss_curve_, b.loss_curve_, rtol=1e-10)
+
+
+def test_callbacks_see_live_model_and_can_stop(rng):
+    X, y = rng.normal(size=(40, 2)), rng.normal(size=40)
+    seen = []
+
+    def record(est, logs):
+        seen.append((logs, est.coef_.copy(), est.predict(X[:3])))
+        return logs["epoch"] == 4
+
+    reg = LinearRegressor(max_iter=50, tol=None, callbacks=[record]).fit(X, y)
+    assert reg.n_iter_ == 4 and [s[0]["epoch"] for s in seen] == [1, 2, 3, 4]
+    assert [s[0]["loss"] for s in seen] == reg.loss_curve_
+    ref = LinearRegressor(max_iter=2, tol=None).fit(X, y)
+    assert_allclose(seen[1][1], ref.coef_)                  # epoch 2's live coef_
+    assert_allclose(seen[1][2], ref.predict(X[:3]))
+
+
+def test_tol_stops_and_max_iter_warns(tutorial_data):
+    X, y = tutorial_data
+    with pytest.warns(ConvergenceWarning, match="max_iter=5"):
+        LinearRegressor(max_iter=5).fit(X, y)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        reg = LinearRegressor(max_iter=5, tol=None).fit(X, y)      # no stopping rule
+        assert reg.n_iter_ == 5
+        reg = LinearRegressor(tol=1e-3, n_iter_no_change=3).fit(X, y)
+    assert reg.n_iter_ < 1000
+    tail = np.array(reg.loss_curve_[-4:])
+    assert np.all(tail[1:] > tail.min() - 1e-3)
+
+
+def test_early_stopping_records_validation_curves(rng):
+    X = rng.normal(size=(200, 3))
+    y = X @ [1.0, 2.0, 3.0] + rng.normal(size=200) * 0.1
+    logs = []
+    reg = LinearRegressor(early_stopping=True, random_state=0, n_iter_no_change=5,
+                          callbacks=[lambda e, lg: logs.append(lg)]).fit(X, y)
+    assert len(reg.validation_scores_) == len(reg.validation_loss_curve_) == reg.n_iter_
+    assert reg.validation_scores_ == [lg["val_score"] for lg in logs]
+    assert reg.validation_loss_curve_ == [lg["val_loss"] for lg in logs]
+    assert reg.best_validation_score_ == max(reg.validation_scores_) > 0.99
+
+
+def test_warm_start_continues_the_curve(rng):
+    X, y = rng.normal(size=(50, 2)), rng.normal(size=50)
+    five = LinearRegressor(max_iter=5, tol=None).fit(X, y)
+    warm = LinearRegressor(max_iter=3, tol=None, warm_start=True).fit(X, y)
+    warm.set_params(max_iter=2).fit(X, y)
+    assert_allclose(warm.coef_, five.coef_, rtol=1e-13)
+    assert_allclose(warm.loss_curve_, five.loss_curve_, rtol=1e-13)
+    assert warm.n_iter_ == 5
+
+
+def test_divergence_raises_and_keeps_the_previous_model(tutorial_data):
+    X, y = tutorial_data
+    reg = LinearRegressor(solver="gd").fit(X, y)
+    before = dict(vars(reg))
+    reg.set_params(learning_rate=5.0)
+    with pytest.raises(ValueError, match=r"diverged at epoch \d+.*smaller learning_rate"):
+        reg.fit(X, y)
+    assert reg.coef_ is before["coef_"] and np.isfinite(reg.coef_).all()
+    assert reg.loss_curve_ == before["loss_curve_"]
+
+
+def test_keyboard_interrupt_keeps_the_last_finished_epoch(rng):
+    X, y = rng.normal(size=(40, 2)), rng.normal(size=40)
+    coefs = []
+
+    def interrupt(est, logs):
+        coefs.append(est.coef_.copy())
+        if logs["epoch"] == 3:
+            raise KeyboardInterrupt
+
+    with pytest.warns(UserWarning, match="training interrupted"):
+        reg = LinearRegressor(max_iter=50, callbacks=[interrupt]).fit(X, y)
+    assert reg.n_iter_ == 3
+    assert_array_equal(reg.coef_, coefs[2])
+
+
+def test_verbose_shows_a_progress_bar_with_the_loss(rng, capsys):
+    X, y = rng.normal(size=(20, 1)), rng.normal(size=20)
+    LinearRegressor(max_iter=3, tol=None, verbose=True).fit(X, y)
+    err = capsys.readouterr().err
+    assert "loss=" in err and "epoch" in err
+
+
+def test_float32_stays_float32(rng):
+    X = rng.normal(size=(50, 3)).astype(np.float32)
+    y = rng.normal(size=50).astype(np.float32)
+    for solver in ("gd", "lstsq", "newton"):
+        reg = LinearRegressor(solver=solver).fit(X, y)
+        assert reg.coef_.dtype == np.float32
+        assert reg.predict(X).dtype == np.float32
+
+
+# -------------------------------------------------------------------- TwoLayerNet
+def test_defaults_fit_a_sine_held_out():
+    X = np.linspace(-3, 3, 600).reshape(-1, 1)
+    y = np.sin(X).ravel()
+    X_tr, X_te, y_tr, y_te = train_test_split(X, y, test_size=0.25, random_state=1)
+    for seed in (0, 1, 2):
+        net = TwoLayerNet(random_state=seed).fit(X_tr, y_tr)
+        assert net.n_iter_ <= 300
+        assert net.score(X_te, y_te) > 0.98
+
+
+@pytest.mark.parametrize("activation, sk_name",
+                         [("relu", "relu"), ("tanh", "tanh"), ("sigmoid", "logistic"),
+                          ("linear", "identity")])
+def test_same_steps_as_mlp_regressor(rng, activation, sk_name):
+    """From the same weights, full-batch SGD matches sklearn's MLP step by step.
+
+    One output only: sklearn reports the loss averaged over outputs but its
+    gradient is that of the sum over outputs, so with k outputs its steps are
+    k times ours (ours is the gradient of the loss we report; see
+    test_gradient_matches_central_differences).
+    """
+    X, Y = rng.normal(size=(25, 3)), rng.normal(size=25)
+    net = TwoLayerNet(hidden_units=4, activation=activation, optimizer="sgd",
+                      learning_rate=0.1, batch_size=None, alpha=0.01, shuffle=False,
+                      max_iter=1, tol=None, random_state=0).fit(X, Y)
+    mlp = MLPRegressor(hidden_layer_sizes=(4,), activation=sk_name, solver="sgd",
+                       learning_rate_init=0.1, momentum=0.0, batch_size=25, alpha=0.01,
+                       shuffle=False, random_state=0)
+    mlp.partial_fit(X, Y)
+    mlp.coefs_ = [W.copy() for W in net.coefs_]
+    mlp.intercepts_ = [b.copy() for b in net.intercepts_]
+    mlp.loss_curve_ = []
+    for _ in range(5):
+        net.partial_fit(X, Y)
+        mlp.partial_fit(X, Y)
+    for ours, theirs in zip(net.coefs_ + net.intercepts_, mlp.coefs_ + mlp.intercepts_,
+                            strict=True):
+        assert_allclose(ours, theirs, rtol=1e-12)
+    assert_allclose(net.loss_curve_[1:], mlp.loss_curve_, rtol=1e-12)
+
+
+def test_partial_fit_keeps_optimizer_state(rng):
+    X, y = rng.normal(size=(60, 2)), rng.normal(size=60)
+    params = dict(hidden_units=8, shuffle=False, tol=None, random_state=3)
+    two = TwoLayerNet(max_iter=2, **params).fit(X, y)
+    inc = TwoLayerNet(**params)
+    inc.partial_fit(X, y).partial_fit(X, y)
+    for a, b in zip(two.coefs_ + two.intercepts_, inc.coefs_ + inc.intercepts_,
+                    strict=True):
+        assert_array_equal(a, b)
+    assert inc.loss_curve_ == two.loss_curve_ and inc.n_iter_ == 2
+
+
+def test_same_seed_gives_bit_identical_models(rng):
+    X, Y = rng.normal(size=(300, 4)), rng.normal(size=(300, 2))
+    est = TwoLayerNet(hidden_units=16, batch_size=32, max_iter=5, tol=None, random_state=7)
+    a, b = clone(est).fit(X, Y), clone(est).fit(X, Y)
+    for u, v in zip(a.coefs_ + a.intercepts_, b.coefs_ + b.intercepts_, strict=True):
+        assert_array_equal(u, v)
+    c = clone(est).set_params(random_state=8).fit(X, Y)
+    assert not np.array_equal(a.coefs_[0], c.coefs_[0])
+
+
+def test_loss_curve_is_batch_weighted_mean_of_pre_update_losses(rng):
+    X, y = rng.normal(size=(50, 2)), rng.normal(size=50)
+    batches = []
+    net = TwoLayerNet(hidden_units=5, batch_size=20, shuffle=False, max_iter=1, tol=None,
+                      optimizer="sgd", random_state=0)
+    net.fit(X, y)
+    # replay the epoch from the same initial weights with the kernels
+    from numpynn.kernels import compute_loss, forward_prop, gradient, init_params
+    params = init_params((2, 5, 1), "relu", np.random.default_rng(0))
+    for s in range(0, 50, 20):
+        Xb, yb = X[s:s + 20], y[s:s + 20]
+        y_pred, cache = forward_prop(Xb, params)
+        batches.append((compute_loss(yb, y_pred, params=params, alpha=1e-4), len(yb)))
+        grads = gradient(params, cache, yb, y_pred, alpha=1e-4)
+        for k in params:
+            params[k] -= 0.01 * grads[k]
+    expected = sum(loss * m for loss, m in batches) / 50
+    assert_allclose(net.loss_curve_, [expected], rtol=1e-12)
+    assert_allclose(net.coefs_[0], params["W1"], rtol=1e-12)
+
+
+def test_multi_output_shapes(rng):
+    X, Y = rng.normal(size=(40, 3)), rng.normal(size=(40, 2))
+    net = TwoLayerNet(hidden_units=6, max_iter=3, tol=None).fit(X, Y)
+    assert [W.shape for W in net.coefs_] == [(3, 6), (6, 2)]
+    assert [b.shape for b in net.intercepts_] == [(6,), (2,)]
+    assert net.n_outputs_ == 2 and net.predict(X).shape == (40, 2)
+    assert TwoLayerNet(max_iter=2, tol=None).fit(X, Y[:, 0]).predict(X).shape == (40,)
+
+
+@pytest.mark.parametrize("optimizer", ["sgd", "momentum", "adam"])
+def test_divergence_raises_for_every_optimizer(rng, optimizer):
+    X, y = rng.normal(size=(100, 3)) * 100, rng.normal(size=100) * 100
+    net = TwoLayerNet(hidden_units=8, optimizer=optimizer, learning_rate=1e3,
+                      max_iter=50, random_state=0)
+    with pytest.raises(ValueError, match="diverged at epoch"):
+        net.fit(X, y)
+    assert not hasattr(net, "coefs_")

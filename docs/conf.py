@@ -1,0 +1,96 @@
+"""Sphinx configuration for the numpynn documentation.
+
+Build (warnings are errors)::
+
+    sphinx-build -W --keep-going -b html docs docs/_build/html
+
+Needs the ``docs`` extra: ``pip install -e ".[docs]"``. Works offline:
+no intersphinx inventories are fetched.
+"""
+
+import os
+import sys
+import warnings
+
+import numpynn
+
+sys.path.insert(0, os.path.abspath("."))
+
+project = "numpynn"
+author = "The numpynn developers"
+copyright = "2026, The numpynn developers"
+release = numpynn.__version__
+version = ".".join(release.split(".")[:2])
+
+extensions = [
+    "sphinx.ext.autodoc",
+    "sphinx.ext.autosummary",
+    "sphinx.ext.mathjax",
+    "sphinx.ext.viewcode",
+    "numpydoc",
+    "sphinx_gallery.gen_gallery",
+    "myst_parser",
+]
+
+source_suffix = {".rst": "restructuredtext", ".md": "markdown"}
+root_doc = "index"
+exclude_patterns = ["_build", "Thumbs.db", ".DS_Store", "examples",
+                    "**/*.ipynb", "**/*.py.md5", "**/*.codeobj.json"]
+templates_path = ["_templates"]
+default_role = "obj"
+nitpicky = False
+
+# -- autodoc / autosummary / numpydoc ----------------------------------------
+autosummary_generate = True
+autodoc_default_options = {"members": False, "inherited-members": False}
+autodoc_typehints = "none"
+numpydoc_show_class_members = False
+numpydoc_class_members_toctree = False
+numpydoc_xref_param_type = False
+numpydoc_attributes_as_param_list = True
+
+# -- MyST (the markdown pages written alongside the code) --------------------
+myst_enable_extensions = ["colon_fence", "dollarmath"]
+myst_heading_anchors = 3
+
+# -- sphinx-gallery ------------------------------------------------------------
+sphinx_gallery_conf = {
+    "examples_dirs": "examples",
+    "gallery_dirs": "auto_examples",
+    "filename_pattern": r"/plot_",
+    "ignore_pattern": r"__init__\.py",
+    "abort_on_example_error": True,
+    "only_warn_on_example_error": False,
+    "doc_module": ("numpynn",),
+    "backreferences_dir": "generated/backreferences",
+    "reference_url": {"numpynn": None},
+    "image_scrapers": ("matplotlib",),
+    "matplotlib_animations": False,
+    "remove_config_comments": True,
+    "min_reported_time": 1,
+    "within_subsection_order": "FileNameSortKey",
+    "show_memory": False,
+    "plot_gallery": "True",
+}
+
+# Gallery scripts run headless.
+os.environ.setdefault("MPLBACKEND", "Agg")
+warnings.filterwarnings(
+    "ignore", category=UserWarning,
+    message="Matplotlib is currently using agg, which is a non-GUI backend",
+)
+
+# -- HTML ----------------------------------------------------------------------
+html_theme = "pydata_sphinx_theme"
+html_title = f"numpynn {release}"
+html_static_path = ["_static"]
+html_css_files = ["numpynn.css"]
+html_show_sourcelink = False
+html_theme_options = {
+    "navigation_with_keys": False,
+    "show_toc_level": 2,
+    "secondary_sidebar_items": ["page-toc"],
+    "footer_start": ["copyright"],
+    "footer_end": ["sphinx-version"],
+}
+html_context = {"default_mode": "light"}

@@ -47,13 +47,17 @@ def resolve_batch_size(batch_size, n):
 
 
 def split_validation(X, y, sample_weight, fraction, rng):
-    """Hold out a random ``fraction`` of rows (at least one, leaving two)."""
+    """Hold out a random ``fraction`` of rows (at least two, leaving two).
+
+    Two validation rows at least: R^2 of a single row is undefined (NaN),
+    which would never count as an improvement and so discard all training.
+    """
     n = X.shape[0]
-    n_val = int(np.ceil(fraction * n))
-    if n_val < 1 or n - n_val < 2:
+    n_val = max(2, int(np.ceil(fraction * n)))
+    if n - n_val < 2:
         raise ValueError(
             f"early_stopping with validation_fraction={fraction} needs at least 2 "
-            f"training samples and 1 validation sample; got n_samples = {n}."
+            f"training samples and 2 validation samples; got n_samples = {n}."
         )
     order = rng.permutation(n)
     tr, va = np.sort(order[n_val:]), np.sort(order[:n_val])

@@ -73,9 +73,11 @@ def _train(est, kernels, optimizer, opt_state, params, X, y, sw, batch_size, rng
                         est.shuffle, None if partial else est.tol,
                         est.n_iter_no_change, bool(est.verbose), hint)
     on_epoch = F.make_epoch_hook(est, est._publish, est.callbacks)
-    result = run(kernels, optimizer, params, opt_state, X, y, sw, schedule, rng,
-                 validation=validation, on_epoch=on_epoch,
-                 epoch_offset=getattr(est, "n_iter_", 0) if resume else 0)
+    # Overflow on the way to divergence is reported once, as run's ValueError.
+    with np.errstate(over="ignore", invalid="ignore"):
+        result = run(kernels, optimizer, params, opt_state, X, y, sw, schedule, rng,
+                     validation=validation, on_epoch=on_epoch,
+                     epoch_offset=getattr(est, "n_iter_", 0) if resume else 0)
     est._publish(params)
     F.record_run(est, result, incremental=resume, n_seen=X.shape[0])
     if not partial:

@@ -7,6 +7,7 @@ model exactly as it was.
 
 import re
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -267,3 +268,58 @@ def test_interrupt_in_the_first_epoch_keeps_the_initial_parameters(data, monkeyp
     assert reg.n_iter_ == 0 and reg.loss_curve_ == []
     assert_array_equal(reg.coef_, np.zeros(3))              # gd starts from zeros
     assert reg.predict(X).shape == (60,)
+
+
+# -- docs/errors.md stays true ---------------------------------------------------------
+ERRORS_MD = Path(__file__).resolve().parent.parent / "docs" / "errors.md"
+
+
+def _bad_calls():
+    X, y = np.random.default_rng(0).normal(size=(20, 2)), np.arange(20.0)
+    fitted = LinearRegressor(solver="lstsq").fit(X, y)
+    return [
+        ("The '<name>' parameter of <Estimator> must be <what is accepted>; got <value>.",
+         lambda: TwoLayerNet(hidden_units=0).fit(X, y)),
+        ("X has <d> features, but <Estimator> is expecting <d_fit> features as input.",
+         lambda: fitted.predict(X[:, :1])),
+        ("sample_weight.shape == <shape>, expected (<n_samples>,).",
+         lambda: fitted.fit(X, y, sample_weight=np.ones(3))),
+        ("sample_weight must be non-negative.",
+         lambda: fitted.fit(X, y, sample_weight=-np.ones(20))),
+        ("sample_weight must not be all zero: its sum must be positive.",
+         lambda: fitted.fit(X, y, sample_weight=np.zeros(20))),
+        ("early_stopping with validation_fraction=<f> needs at least 2 training samples "
+         "and 2 validation samples; got n_samples = <n>.",
+         lambda: TwoLayerNet(early_stopping=True).fit(X[:3], y[:3])),
+        ("Training diverged at epoch <e>: the loss became <loss> (first epoch: <loss_1>). "
+         "learning_rate was <lr>. Use a smaller learning_rate, or scale the features "
+         "(e.g. StandardScaler in a Pipeline).",
+         lambda: LinearRegressor(learning_rate=100.0).fit(X, y)),
+        ("y has <k> outputs; the model was fitted with <k_fit>.",
+         lambda: LinearRegressor().partial_fit(X, y).partial_fit(X, np.c_[y, y])),
+    ]
+
+
+@pytest.mark.parametrize("i", range(8))
+def test_documented_messages_match_the_real_ones(i):
+    documented, call = _bad_calls()[i]
+    assert documented in ERRORS_MD.read_text()
+    pattern = ".*?".join(re.escape(part) for part in re.split(r"<[^>]+>", documented))
+    with pytest.raises(ValueError) as info:
+        call()
+    assert re.fullmatch(pattern, str(info.value)), str(info.value)
+
+
+def test_documented_warnings_match_the_real_ones(data):
+    text = ERRORS_MD.read_text()
+
+    def stop(est, logs):
+        raise KeyboardInterrupt
+
+    with pytest.warns(UserWarning) as record:
+        LinearRegressor(callbacks=[stop]).fit(*data)
+    documented = ("training interrupted after <e> finished epoch(s); the model keeps the "
+                  "parameters of the last finished epoch.")
+    assert documented in text
+    pattern = ".*?".join(re.escape(p) for p in re.split(r"<[^>]+>", documented))
+    assert any(re.fullmatch(pattern, str(w.message)) for w in record)

@@ -1,0 +1,267 @@
+"""numpynn.plotting: assert on what is drawn, not only that calls return."""
+
+import subprocess
+import sys
+import warnings
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+from numpy.testing import assert_allclose, assert_array_equal  # noqa: E402
+from PIL import Image  # noqa: E402
+from sklearn.base import clone  # noqa: E402
+from sklearn.datasets import make_regression  # noqa: E402
+from sklearn.linear_model import LinearRegression, Ridge  # noqa: E402
+from sklearn.pipeline import make_pipeline  # noqa: E402
+from sklearn.preprocessing import StandardScaler  # noqa: E402
+
+from numpynn import LinearRegressor, TwoLayerNet  # noqa: E402
+from numpynn.kernels import compute_loss  # noqa: E402
+from numpynn.plotting import (  # noqa: E402
+    animate_training,
+    plot_fit,
+    plot_hidden_units,
+    plot_loss_curve,
+    plot_loss_surface,
+    plot_training,
+    save_training_gif,
+)
+
+
+@pytest.fixture(autouse=True)
+def _close_figures():
+    yield
+    plt.close("all")
+
+
+@pytest.fixture
+def tutorial():
+    X, y = make_regression(n_samples=60, n_features=1, noise=10, random_state=42)
+    return X, y
+
+
+def _gd(**kw):
+    return LinearRegressor(**{"learning_rate": 0.05, "max_iter": 12, "tol": None, **kw})
+
+
+def _record_params(est, X, y):
+    """Fit a clone, recording (m, b) after every epoch: the reference path."""
+    seen = []
+    model = clone(est).set_params(callbacks=[lambda e, logs: seen.append(
+        (float(e.coef_[0]), float(e.intercept_)))])
+    model.fit(X, y)
+    return model, np.array(seen)
+
+
+def _gid(ax, gid):
+    return next(a for a in list(ax.get_lines()) + list(ax.texts) if a.get_gid() == gid)
+
+
+# -- plot_fit -----------------------------------------------------------------------
+@pytest.mark.parametrize("make", [
+    lambda: LinearRegressor(solver="lstsq"),
+    lambda: make_pipeline(StandardScaler(), TwoLayerNet(hidden_units=5, max_iter=30,
+                                                        tol=None, random_state=0)),
+])
+def test_plot_fit_line_is_predict(tutorial, make):
+    X, y = tutorial
+    est = make().fit(X, y)
+    ax = plot_fit(est, X, y)
+    line = ax.get_lines()[-1]
+    x = line.get_xdata()
+    assert_allclose(line.get_ydata(), est.predict(x.reshape(-1, 1)))
+    assert x[0] == X.min() and x[-1] == X.max()
+    assert_allclose(ax.collections[0].get_offsets(), np.column_stack([X[:, 0], y]))
+    assert ax.get_xlabel() and ax.get_ylabel() and ax.get_legend() is not None
+
+
+def test_plot_fit_several_features_is_predicted_vs_actual():
+    X, y = make_regression(n_samples=50, n_features=3, noise=5, random_state=0)
+    est = LinearRegressor(solver="lstsq").fit(X, y)
+    ax = plot_fit(est, X, y)
+    assert_allclose(ax.collections[0].get_offsets(), np.column_stack([y, est.predict(X)]))
+    ident = ax.get_lines()[0]
+    assert_array_equal(ident.get_xdata(), ident.get_ydata())
+
+
+def test_plot_fit_on_a_dataframe_warns_nothing(tutorial):
+    pd = pytest.importorskip("pandas")
+    X, y = tutorial
+    Xf = pd.DataFrame(X, columns=["size"])
+    est = LinearRegressor(solver="lstsq").fit(Xf, y)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        ax = plot_fit(est, Xf, y)
+    assert ax.get_xlabel() == "size"
+
+
+def test_plot_fit_draws_into_the_given_axes(tutorial):
+    X, y = tutorial
+    fig, ax = plt.subplots()
+    assert plot_fit(LinearRegressor(solver="lstsq").fit(X, y), X, y, ax=ax) is ax
+    assert len(fig.axes) == 1
+
+
+# -- plot_loss_curve / plot_training -----------------------------------------------------
+def test_loss_curve_is_loss_curve_(tutorial):
+    X, y = tutorial
+    est = _gd().fit(X, y)
+    ax = plot_loss_curve(est)
+    line = ax.get_lines()[0]
+    assert_array_equal(line.get_ydata(), est.loss_curve_)
+    assert_array_equal(line.get_xdata(), np.arange(est.n_iter_))
+    assert ax.get_xlabel() == "Epoch" and "Loss" in ax.get_ylabel()
+    assert ax.get_yscale() == "linear"
+    assert plot_loss_curve(est, log=True).get_yscale() == "log"
+
+
+def test_loss_curve_shows_validation_when_recorded(tutorial):
+    X, y = tutorial
+    est = _gd(early_stopping=True, validation_fraction=0.2, random_state=0).fit(X, y)
+    lines = plot_loss_curve(est).get_lines()
+    assert len(lines) == 2
+    assert_array_equal(lines[1].get_ydata(), est.validation_loss_curve_)
+
+
+def test_loss_curve_from_a_list_and_from_a_pipeline(tutorial):
+    X, y = tutorial
+    assert_array_equal(plot_loss_curve([3.0, 2.0]).get_lines()[0].get_ydata(), [3.0, 2.0])
+    pipe = make_pipeline(StandardScaler(), _gd()).fit(X, y)
+    assert_array_equal(plot_loss_curve(pipe).get_lines()[0].get_ydata(),
+                       pipe[-1].loss_curve_)
+    with pytest.raises(ValueError, match="fit it first"):
+        plot_loss_curve(_gd())
+
+
+def test_plot_training_is_fit_and_loss(tutorial):
+    X, y = tutorial
+    est = _gd().fit(X, y)
+    fig = plot_training(est, X, y)
+    ax_fit, ax_loss = fig.axes
+    line = ax_fit.get_lines()[-1]
+    assert_allclose(line.get_ydata(), est.predict(line.get_xdata().reshape(-1, 1)))
+    assert_array_equal(ax_loss.get_lines()[0].get_ydata(), est.loss_curve_)
+
+
+# -- animation --------------------------------------------------------------------------
+def test_animation_gif_has_one_frame_per_epoch(tutorial, tmp_path):
+    X, y = tutorial
+    est = _gd(max_iter=7)
+    fig = plt.figure(figsize=(6, 3))
+    anim = animate_training(est, X, y, fig=fig)
+    anim.save(tmp_path / "a.gif", writer="pillow", dpi=30)
+    ref = clone(est).fit(X, y)
+    assert Image.open(tmp_path / "a.gif").n_frames == ref.n_iter_ == 7
+    # After saving, the figure shows the last frame: the fitted line and loss_curve_.
+    ax_fit, ax_loss = fig.axes
+    line = ax_fit.get_lines()[0]
+    assert_allclose(line.get_ydata(), ref.predict(line.get_xdata().reshape(-1, 1)))
+    assert_allclose(ax_loss.get_lines()[0].get_ydata(), ref.loss_curve_)
+    assert not hasattr(est, "coef_")                                  # a clone was fitted
+
+
+def test_save_training_gif_frames_move(tutorial, tmp_path):
+    X, y = tutorial
+    user_cb = []
+    est = _gd(max_iter=5, callbacks=[lambda e, logs: user_cb.append(logs["epoch"])])
+    n = save_training_gif(est, X, y, tmp_path / "b.gif", dpi=30)
+    gif = Image.open(tmp_path / "b.gif")
+    assert n == gif.n_frames == 5
+    frames = []
+    for k in range(n):
+        gif.seek(k)
+        frames.append(np.asarray(gif.convert("RGB"), dtype=np.int16))
+    assert all(np.abs(a - b).sum() > 0 for a, b in zip(frames, frames[1:], strict=False))
+    assert len(est.callbacks) == 1                                     # param untouched
+
+
+def test_animation_of_a_network_in_a_pipeline(tutorial, tmp_path):
+    X, y = tutorial
+    net = make_pipeline(StandardScaler(), TwoLayerNet(hidden_units=4, max_iter=6, tol=None,
+                                                      random_state=0))
+    assert save_training_gif(net, X, y, tmp_path / "c.gif", dpi=30) == 6
+
+
+def test_animation_needs_epochs(tutorial):
+    X, y = tutorial
+    with pytest.raises(ValueError, match="no epochs"):
+        animate_training(LinearRegressor(solver="lstsq"), X, y)
+
+
+# -- loss surface --------------------------------------------------------------------------
+def test_surface_path_is_the_recorded_parameters(tutorial):
+    X, y = tutorial
+    est = _gd()
+    ax = plot_loss_surface(est, X, y)
+    ref, seen = _record_params(est, X, y)
+    path = _gid(ax, "gd_path").get_xydata()
+    assert_allclose(path[0], [0.0, 0.0])
+    assert_allclose(path[1:], seen)
+    assert len(seen) == ref.n_iter_
+    lo = np.array([ax.get_xlim()[0], ax.get_ylim()[0]])
+    hi = np.array([ax.get_xlim()[1], ax.get_ylim()[1]])
+    assert np.all(path >= lo) and np.all(path <= hi)                   # nothing clipped
+
+
+@pytest.mark.parametrize("alpha", [0.0, 5.0])
+def test_newton_step_lands_on_the_least_squares_solution(tutorial, alpha):
+    X, y = tutorial
+    ax = plot_loss_surface(_gd(alpha=alpha), X, y)
+    step = _gid(ax, "newton_step")
+    sk = (Ridge(alpha=alpha) if alpha else LinearRegression()).fit(X, y)
+    assert_allclose(step.xyann, [0.0, 0.0])
+    assert_allclose(step.xy, [sk.coef_[0], sk.intercept_], rtol=1e-9)
+    # The lowest contour level is the loss at the minimum.
+    params = {"W1": np.array([[sk.coef_[0]]]), "b1": np.array([sk.intercept_])}
+    L_min = compute_loss(y, sk.predict(X).reshape(-1, 1), params=params, alpha=alpha)
+    assert_allclose(ax.collections[0].levels[0], L_min, rtol=1e-9)
+    lo, hi = ax.get_xlim(), ax.get_ylim()
+    assert lo[0] < step.xy[0] < lo[1] and hi[0] < step.xy[1] < hi[1]
+
+
+def test_surface_needs_one_feature():
+    X, y = make_regression(n_samples=20, n_features=2, random_state=0)
+    with pytest.raises(ValueError, match="one feature"):
+        plot_loss_surface(_gd(), X, y)
+
+
+# -- hidden units --------------------------------------------------------------------------
+def test_hidden_units_sum_to_predict(tutorial):
+    X, y = tutorial
+    h = 4
+    net = make_pipeline(StandardScaler(), TwoLayerNet(hidden_units=h, max_iter=40, tol=None,
+                                                      random_state=1)).fit(X, y)
+    ax = plot_hidden_units(net, X, y)
+    units = [_gid(ax, f"unit{i}") for i in range(h)]
+    x = units[0].get_xdata()
+    pred = net.predict(x.reshape(-1, 1))
+    total = sum(u.get_ydata() for u in units) + _gid(ax, "bias").get_ydata()
+    assert_allclose(total, pred, rtol=1e-10, atol=1e-10)
+    assert_allclose(_gid(ax, "sum").get_ydata(), pred, rtol=1e-10, atol=1e-10)
+    # Each curve is n_i * relu(m_i * x_scaled + b_i), written out independently.
+    scaler, model = net[0], net[-1]
+    xs = (x - scaler.mean_[0]) / scaler.scale_[0]
+    (W1, W2), (b1, _) = model.coefs_, model.intercepts_
+    for i, u in enumerate(units):
+        assert_allclose(u.get_ydata(), W2[i, 0] * np.maximum(W1[0, i] * xs + b1[i], 0.0),
+                        atol=1e-12)
+    assert x[0] == X.min() and x[-1] == X.max()
+
+
+def test_hidden_units_need_one_input():
+    X, y = make_regression(n_samples=20, n_features=2, random_state=0)
+    net = TwoLayerNet(hidden_units=2, max_iter=2, tol=None, random_state=0).fit(X, y)
+    with pytest.raises(ValueError, match="one-input"):
+        plot_hidden_units(net, X, y)
+
+
+def test_import_numpynn_does_not_import_matplotlib():
+    code = ("import sys, numpynn, numpynn.plotting, numpynn.datasets; "
+            "print('matplotlib.pyplot' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True)
+    assert out.stdout.strip() == "False"

@@ -9,6 +9,7 @@ no intersphinx inventories are fetched.
 """
 
 import os
+import shutil
 import sys
 import warnings
 
@@ -38,9 +39,21 @@ exclude_patterns = ["_build", "Thumbs.db", ".DS_Store", "examples",
                     "**/*.ipynb", "**/*.py.md5", "**/*.codeobj.json"]
 templates_path = ["_templates"]
 default_role = "obj"
-nitpicky = False
+# Every cross-reference inside numpynn must resolve. The build runs offline
+# (no intersphinx), so references to other projects' objects are let through.
+nitpicky = True
+nitpick_ignore_regex = [
+    (r"py:.*", r"(numpy|np|scipy|sklearn|matplotlib|pandas|dask|distributed|tqdm)(\..*)?"),
+    (r"py:.*", r"(UserWarning|ValueError|TypeError|ImportError|KeyboardInterrupt)"),
+    (r"py:meth", r"(fit|partial_fit|predict|score)"),
+    (r"py:mod", r"numpynn\._\w+"),
+]
 
 # -- autodoc / autosummary / numpydoc ----------------------------------------
+# autosummary never deletes stub pages of names that left the API page, and
+# they would then warn as orphans: start from an empty directory.
+shutil.rmtree(os.path.join(os.path.dirname(os.path.abspath(__file__)), "generated"),
+              ignore_errors=True)
 autosummary_generate = True
 autodoc_default_options = {"members": False, "inherited-members": False}
 autodoc_typehints = "none"
@@ -94,3 +107,7 @@ html_theme_options = {
     "footer_end": ["sphinx-version"],
 }
 html_context = {"default_mode": "light"}
+# Pages without sub-pages need no left sidebar.
+html_sidebars = {page: [] for page in
+                 ("index", "getting_started", "math", "moore", "comparison", "errors",
+                  "benchmarks", "scaling")}

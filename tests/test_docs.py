@@ -33,6 +33,7 @@ PUBLIC_MODULES = [
     "numpynn.optimizers",
     "numpynn.lstsq",
     "numpynn.persistence",
+    "numpynn.parallel",
 ]
 
 # Known gaps in docstrings owned by other modules: qualified name -> the

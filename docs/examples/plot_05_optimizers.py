@@ -38,8 +38,9 @@ for name, kw in settings.items():
 # %%
 # With ``random_state=0`` every run starts from the same weights and sees
 # the batches in the same order, so the curves differ only by the update
-# rule. Momentum and Adam reach in tens of epochs what plain SGD needs over
-# a hundred for.
+# rule (and the learning rate, which each needs its own of). Adam gets
+# lowest fastest; the two momentum variants, nearly indistinguishable here,
+# end well below plain SGD, whose loss is also the noisiest.
 fig, (ax_loss, ax_fit) = plt.subplots(1, 2, figsize=(10, 4), layout="constrained")
 for name, net in nets.items():
     ax_loss.semilogy(net.loss_curve_, label=name)

@@ -55,11 +55,11 @@ print("map-reduce == one fit:", np.allclose(coef[:, 0], whole.coef_, rtol=1e-10)
 print("state size:", R.shape, "whatever the number of rows")
 
 # %%
-# Time per chunk
-# --------------
-# Each ``partial_fit`` costs a QR of the chunk stacked under the small
-# state, so the time grows linearly with the rows seen and memory does not
-# grow at all.
+# Cost grows linearly with the rows
+# ---------------------------------
+# Each block costs a QR of the block stacked under the small state, so the
+# fit time grows linearly with the number of rows (timings are from the
+# machine that built these pages) while the state's memory stays fixed.
 sizes = [10_000, 20_000, 50_000, 100_000]
 times = []
 for n in sizes:

@@ -14,6 +14,7 @@ from typing import NamedTuple
 import numpy as np
 from sklearn.metrics import r2_score
 
+from ._blas import SMALL_FLOPS, single_threaded_blas
 from .kernels import compute_loss, forward_prop, gradient
 
 #: A loss this many times above the first epoch's counts as divergence.
@@ -26,16 +27,16 @@ class Kernels(NamedTuple):
     activation: str
     alpha: float
 
-    def forward(self, X, params):
-        return forward_prop(X, params, self.activation)
+    def forward(self, X, params, workspace=None):
+        return forward_prop(X, params, self.activation, workspace=workspace)
 
     def loss(self, y, y_pred, params, sample_weight=None):
         return compute_loss(y, y_pred, sample_weight=sample_weight, params=params,
                             alpha=self.alpha)
 
-    def grad(self, params, cache, y, y_pred, sample_weight=None):
+    def grad(self, params, cache, y, y_pred, sample_weight=None, workspace=None):
         return gradient(params, cache, y, y_pred, self.activation, alpha=self.alpha,
-                        sample_weight=sample_weight)
+                        sample_weight=sample_weight, workspace=workspace)
 
     def predict(self, X, params, chunk_rows=65536):
         """Forward pass in row blocks (bounded memory on huge or mapped X)."""
@@ -89,19 +90,93 @@ def _take(A, idx, buf):
     return out
 
 
+class _Flat(NamedTuple):
+    """All parameters, their gradients and per-parameter optimizer state as
+    single contiguous buffers (``params`` and ``opt_state`` hold views of
+    them), so that an elementwise optimizer steps in one call per ufunc."""
+
+    params: dict                # {"flat": (P,)}, the optimizer's view
+    grads: dict                 # {"flat": (P,)}
+    state: object               # opt_state with per-parameter dicts flattened
+    grad_views: dict            # key -> view of grads["flat"] shaped like params[key]
+
+
+def _pack(arrays, buf=None):
+    """Copy a dict of arrays into one flat buffer; the dict then holds views of it."""
+    if buf is None:
+        dtype = next(iter(arrays.values())).dtype
+        buf = np.empty(sum(v.size for v in arrays.values()), dtype)
+    start = 0
+    for key, v in arrays.items():
+        view = buf[start:start + v.size].reshape(v.shape)
+        view[...] = v
+        arrays[key] = view
+        start += v.size
+    return buf
+
+
+def _flat_state(state, keys):
+    if isinstance(state, dict):
+        if state.keys() == keys:                # a per-parameter dict (velocity, m, v)
+            return {"flat": _pack(state)}
+        return {k: _flat_state(v, keys) for k, v in state.items()}
+    return state
+
+
+def _sync_state(state, flat, keys):
+    """Copy scalars (e.g. Adam's step count) from the flat state back."""
+    if isinstance(state, dict) and state.keys() != keys:
+        for k, v in state.items():
+            if isinstance(v, dict):
+                _sync_state(v, flat[k], keys)
+            else:
+                state[k] = flat[k]
+
+
+def _uniform(tree, dtype):
+    if isinstance(tree, dict):
+        return all(_uniform(v, dtype) for v in tree.values())
+    return not isinstance(tree, np.ndarray) or tree.dtype == dtype
+
+
+def flatten(optimizer, params, opt_state):
+    """A :class:`_Flat` for ``optimizer``, or ``None`` when it cannot apply.
+
+    Mutates ``params`` and ``opt_state`` so that their arrays are views of
+    the flat buffers (same values).
+    """
+    dtypes = {v.dtype for v in params.values()}
+    if not getattr(optimizer, "elementwise", False) or len(dtypes) != 1 \
+            or not all(isinstance(v, np.ndarray) for v in params.values()):
+        return None
+    dtype = dtypes.pop()
+    if not _uniform(opt_state, dtype):
+        return None
+    keys = params.keys()
+    flat_params = _pack(params)
+    grad_views = {k: np.empty_like(v) for k, v in params.items()}
+    flat_grads = _pack(grad_views)
+    return _Flat({"flat": flat_params}, {"flat": flat_grads},
+                 _flat_state(opt_state, keys), grad_views)
+
+
 def run_epoch(kernels, optimizer, params, opt_state, X, y, sample_weight,
-              batch_size, order):
+              batch_size, order, flat=None):
     """One pass of mini-batches; returns ``(mean loss, opt_state)``.
 
     The loss of each batch is computed in its forward pass, before its
     update, and the epoch's loss is their mean weighted by batch size (by
-    batch weight when ``sample_weight`` is given).
+    batch weight when ``sample_weight`` is given). Layer outputs, deltas
+    and gradients live in one workspace reused by every batch; with
+    ``flat`` (see :func:`flatten`) the optimizer steps on the flat buffers
+    and ``opt_state`` is ``flat.state``.
     """
     n = X.shape[0]
     dense = isinstance(X, np.ndarray)
     m = min(batch_size, n)
     Xbuf = np.empty((m, X.shape[1]), X.dtype) if dense and order is not None else None
     ybuf = np.empty((m,) + y.shape[1:], y.dtype) if order is not None else None
+    workspace = {} if flat is None else {f"grad_{k}": v for k, v in flat.grad_views.items()}
     total = 0.0
     weight = 0.0
     for idx in _batches(n, batch_size, order):
@@ -109,10 +184,16 @@ def run_epoch(kernels, optimizer, params, opt_state, X, y, sample_weight,
         swb = None if sample_weight is None else sample_weight[idx]
         if swb is not None and not swb.sum() > 0:
             continue                            # an all-zero-weight batch teaches nothing
-        y_pred, cache = kernels.forward(Xb, params)
+        y_pred, cache = kernels.forward(Xb, params, workspace)
         loss = kernels.loss(yb, y_pred, params, swb)
-        grads = kernels.grad(params, cache, yb, y_pred, swb)
-        opt_state = optimizer.step(params, grads, opt_state)
+        grads = kernels.grad(params, cache, yb, y_pred, swb, workspace)
+        if flat is None:
+            opt_state = optimizer.step(params, grads, opt_state)
+        else:
+            for key, g in grads.items():        # sparse X: the gradient is a new array
+                if g.base is not flat.grads["flat"]:
+                    np.copyto(flat.grad_views[key], g)
+            opt_state = optimizer.step(flat.params, flat.grads, opt_state)
         w = yb.shape[0] if swb is None else float(swb.sum())
         total += loss * w
         weight += w
@@ -152,7 +233,22 @@ def run(kernels: Kernels, optimizer, params, opt_state, X, y, sample_weight,
     ValueError
         If the loss becomes non-finite or explodes, naming the epoch.
         ``params`` are then garbage; the caller must discard them.
+
+    Notes
+    -----
+    When one batch's GEMMs are small (under :data:`numpynn._blas.SMALL_FLOPS`)
+    BLAS runs on one thread during training (see :mod:`numpynn._blas`).
     """
+    m = min(schedule.batch_size, X.shape[0])
+    flops = 2 * m * sum(v.size for k, v in params.items() if k.startswith("W"))
+    with single_threaded_blas(flops < SMALL_FLOPS):
+        return _run(kernels, optimizer, params, opt_state, X, y, sample_weight, schedule,
+                    rng, validation=validation, on_epoch=on_epoch,
+                    epoch_offset=epoch_offset)
+
+
+def _run(kernels, optimizer, params, opt_state, X, y, sample_weight, schedule, rng, *,
+         validation, on_epoch, epoch_offset):
     from tqdm.auto import tqdm
 
     n = X.shape[0]
@@ -164,11 +260,13 @@ def run(kernels: Kernels, optimizer, params, opt_state, X, y, sample_weight,
     converged = interrupted = False
     bar = tqdm(total=schedule.max_iter, disable=not schedule.verbose,
                desc="numpynn", unit="epoch", leave=False)
+    flat = flatten(optimizer, params, opt_state)
+    step_state = opt_state if flat is None else flat.state
     try:
         for epoch in range(schedule.max_iter):
             order = None if (full_batch or not schedule.shuffle) else rng.permutation(n)
-            loss, opt_state = run_epoch(kernels, optimizer, params, opt_state, X, y,
-                                        sample_weight, schedule.batch_size, order)
+            loss, step_state = run_epoch(kernels, optimizer, params, step_state, X, y,
+                                         sample_weight, schedule.batch_size, order, flat)
             if _diverged(loss, curve[0] if curve else None, params):
                 raise ValueError(
                     f"Training diverged at epoch {epoch_offset + epoch + 1}: the loss "
@@ -213,6 +311,10 @@ def run(kernels: Kernels, optimizer, params, opt_state, X, y, sample_weight,
         )
     finally:
         bar.close()
+        if flat is None:
+            opt_state = step_state
+        else:
+            _sync_state(opt_state, step_state, params.keys())
     if validation is not None and val_scores:
         for k, v in best_params.items():
             np.copyto(params[k], v)

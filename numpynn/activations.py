@@ -1,7 +1,7 @@
 r"""Hidden-layer activations and their derivatives.
 
 ``ACTIVATIONS[name](Z, out=None)`` maps pre-activations to activations and
-``DERIVATIVES[name](A)`` returns :math:`\sigma'(z)` written in terms of the
+``DERIVATIVES[name](A, out=None)`` returns :math:`\sigma'(z)` written in terms of the
 *activation* :math:`A = \sigma(Z)`, so that backpropagation needs only what
 :func:`numpynn.kernels.forward_prop` keeps.
 
@@ -14,7 +14,8 @@ tanh      :math:`\tanh z`                 :math:`1 - A^2`
 linear    :math:`z`                       :math:`1`
 ========  ==============================  ===========================
 
-All functions preserve the dtype of their input.
+All functions preserve the dtype of their input; with ``out`` given they
+write into it (no allocation) and return it.
 """
 
 import numpy as np
@@ -73,7 +74,7 @@ def linear(Z, out=None):
     return out
 
 
-def relu_derivative(A):
+def relu_derivative(A, out=None):
     """``1`` where the unit fired (``A > 0``), else ``0``, in ``A``'s dtype.
 
     Examples
@@ -81,10 +82,12 @@ def relu_derivative(A):
     >>> relu_derivative(np.array([0.0, 3.0]))
     array([0., 1.])
     """
-    return (A > 0).astype(A.dtype)
+    if out is None:
+        return (A > 0).astype(A.dtype)
+    return np.greater(A, 0, out=out)
 
 
-def sigmoid_derivative(A):
+def sigmoid_derivative(A, out=None):
     """``A * (1 - A)``.
 
     Examples
@@ -92,10 +95,12 @@ def sigmoid_derivative(A):
     >>> sigmoid_derivative(np.array([0.5]))
     array([0.25])
     """
-    return A * (1.0 - A)
+    out = np.subtract(1.0, A, out=out)
+    out *= A
+    return out
 
 
-def tanh_derivative(A):
+def tanh_derivative(A, out=None):
     """``1 - A**2``.
 
     Examples
@@ -103,10 +108,12 @@ def tanh_derivative(A):
     >>> tanh_derivative(np.array([0.0]))
     array([1.])
     """
-    return 1.0 - A * A
+    out = np.multiply(A, A, out=out)
+    np.subtract(1.0, out, out=out)
+    return out
 
 
-def linear_derivative(A):
+def linear_derivative(A, out=None):
     """Ones of ``A``'s shape and dtype.
 
     Examples
@@ -114,7 +121,10 @@ def linear_derivative(A):
     >>> linear_derivative(np.array([5.0]))
     array([1.])
     """
-    return np.ones_like(A)
+    if out is None:
+        return np.ones_like(A)
+    out.fill(1)
+    return out
 
 
 ACTIVATIONS = {"relu": relu, "sigmoid": sigmoid, "tanh": tanh, "linear": linear}

@@ -47,7 +47,7 @@ def _n_layers(params):
     return len(params) // 2
 
 
-def forward_prop(X, params, activation="relu"):
+def forward_prop(X, params, activation="relu", *, workspace=None):
     r"""Forward pass through the dense layers.
 
     .. math:: H_0 = X,\quad H_l = \sigma(H_{l-1} W_l + b_l)\ (l < L),\quad
@@ -62,6 +62,12 @@ def forward_prop(X, params, activation="relu"):
         shape (fan_out,).
     activation : {"relu", "sigmoid", "tanh", "linear"}, default="relu"
         Hidden activation :math:`\sigma`; unused for a single layer.
+    workspace : dict, default=None
+        ``None`` (the default): every output is a fresh array. A dict
+        (start with ``{}`` and pass the same one every mini-batch): layer
+        outputs are written into buffers kept in it and reused, so a
+        training loop allocates nothing per batch. The outputs are then
+        views that the next call with this workspace overwrites.
 
     Returns
     -------
@@ -83,7 +89,8 @@ def forward_prop(X, params, activation="relu"):
     cache = [X]
     A = X
     for layer in range(1, L + 1):
-        Z = A @ params[f"W{layer}"]                       # (n, fan_out)
+        W = params[f"W{layer}"]
+        Z = _matmul(A, W, workspace, f"Z{layer}")          # (n, fan_out)
         Z += params[f"b{layer}"]
         if layer < L:
             A = act(Z, out=Z)                             # (n, h), in place
@@ -94,7 +101,7 @@ def forward_prop(X, params, activation="relu"):
 
 
 def gradient(params, cache, y, y_pred, activation="relu", *, alpha=0.0,
-             sample_weight=None):
+             sample_weight=None, workspace=None):
     r"""Gradients of :func:`compute_loss` w.r.t. every parameter (backprop).
 
     See the module docstring for the formulas. With one layer this is the
@@ -115,11 +122,17 @@ def gradient(params, cache, y, y_pred, activation="relu", *, alpha=0.0,
     alpha : float, default=0.0
         L2 penalty on the weight matrices.
     sample_weight : ndarray of shape (n_samples,), default=None
+    workspace : dict, default=None
+        As for :func:`forward_prop`: with a dict, the gradients and the
+        back-propagated deltas are written into buffers kept in it (a
+        caller may seed ``workspace["grad_W1"]`` etc. with arrays of the
+        parameters' shapes to receive the gradients there).
 
     Returns
     -------
     grads : dict of str to ndarray
-        Same keys, shapes and dtype as ``params``.
+        Same keys, shapes and dtype as ``params``; fresh arrays unless a
+        ``workspace`` is given.
 
     Examples
     --------
@@ -132,20 +145,48 @@ def gradient(params, cache, y, y_pred, activation="relu", *, alpha=0.0,
     """
     deriv = DERIVATIVES[activation]
     sw_sum = y_pred.shape[0] if sample_weight is None else float(np.sum(sample_weight))
-    delta = loss_derivative(y, y_pred, sample_weight)     # (n, fan_out)
+    delta = loss_derivative(y, y_pred, sample_weight,                 # (n, fan_out)
+                            out=_buffer(workspace, "delta", y_pred.shape, y_pred.dtype))
     grads = {}
     for layer in range(_n_layers(params), 0, -1):
         A_prev = cache[layer - 1]                         # (n, fan_in)
         W = params[f"W{layer}"]                           # (fan_in, fan_out)
-        gW = np.asarray(A_prev.T @ delta)                 # (fan_in, fan_out)
+        gW = _matmul(A_prev.T, delta, workspace, f"grad_W{layer}")  # (fan_in, fan_out)
         if alpha > 0:
             gW += (alpha / sw_sum) * W
         grads[f"W{layer}"] = gW
-        grads[f"b{layer}"] = delta.sum(axis=0)            # (fan_out,)
+        b = params[f"b{layer}"]
+        grads[f"b{layer}"] = np.sum(delta, axis=0,        # (fan_out,)
+                                    out=_buffer(workspace, f"grad_b{layer}", b.shape,
+                                                delta.dtype))
         if layer > 1:
-            delta = delta @ W.T                           # (n, fan_in)
-            delta *= deriv(A_prev)                        # sigma'(Z) via A
+            delta = _matmul(delta, W.T, workspace, f"delta{layer - 1}")  # (n, fan_in)
+            delta *= deriv(A_prev, out=_buffer(workspace, "deriv", A_prev.shape,
+                                               A_prev.dtype))  # sigma'(Z) via A
     return grads
+
+
+def _buffer(workspace, name, shape, dtype):
+    """A reusable ``(shape, dtype)`` array, or ``None`` without a workspace.
+
+    Kept in ``workspace[name]`` with at least ``shape[0]`` rows; a smaller
+    last mini-batch gets a view of the leading rows.
+    """
+    if workspace is None:
+        return None
+    buf = workspace.get(name)
+    if (buf is None or buf.dtype != dtype or buf.shape[1:] != tuple(shape[1:])
+            or buf.shape[0] < shape[0]):
+        buf = workspace[name] = np.empty(shape, dtype)
+    return buf[:shape[0]]
+
+
+def _matmul(A, B, workspace, name):
+    """``A @ B`` as an ndarray, written into ``workspace[name]`` when A is dense."""
+    if workspace is None or not isinstance(A, np.ndarray):
+        return np.asarray(A @ B)                          # sparse A: a fresh array
+    out = _buffer(workspace, name, (A.shape[0], B.shape[1]), np.result_type(A, B))
+    return np.matmul(A, B, out=out)
 
 
 def init_params(layer_sizes, activation, rng, dtype=np.float64):

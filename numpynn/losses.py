@@ -85,7 +85,7 @@ def _sum_sq_weights(params):
     return float(sum(np.vdot(v, v) for k, v in params.items() if k.startswith("W")))
 
 
-def loss_derivative(y, y_pred, sample_weight=None):
+def loss_derivative(y, y_pred, sample_weight=None, *, out=None):
     r"""Gradient of the data term of :func:`compute_loss` w.r.t. ``y_pred``.
 
     .. math:: \frac{\partial L}{\partial \hat y_{ij}} = \frac{s_i}{S k}(\hat y_{ij} - y_{ij})
@@ -95,11 +95,13 @@ def loss_derivative(y, y_pred, sample_weight=None):
     y : ndarray of shape (n_samples,) or (n_samples, n_outputs)
     y_pred : ndarray of shape (n_samples, n_outputs)
     sample_weight : ndarray of shape (n_samples,), default=None
+    out : ndarray of shape (n_samples, n_outputs), default=None
+        Where to write the result (must not be ``y``); a new array if ``None``.
 
     Returns
     -------
     delta : ndarray of shape (n_samples, n_outputs)
-        A new array in ``y_pred``'s dtype.
+        In ``y_pred``'s dtype (``out`` when given).
 
     Examples
     --------
@@ -108,7 +110,7 @@ def loss_derivative(y, y_pred, sample_weight=None):
            [0. ]])
     """
     y = _as_pair(y, y_pred)
-    delta = y_pred - y                                    # (n, k)
+    delta = np.subtract(y_pred, y, out=out)               # (n, k)
     if sample_weight is None:
         delta *= 1.0 / delta.size
     else:

@@ -22,10 +22,18 @@ __all__ = ["Optimizer", "update_params", "sgd", "momentum", "adam", "newton",
 
 class Optimizer(NamedTuple):
     """An optimizer: ``init(params) -> state`` and
-    ``step(params, grads, state) -> state`` (``params`` updated in place)."""
+    ``step(params, grads, state) -> state`` (``params`` updated in place).
+
+    ``elementwise=True`` promises that ``step`` treats every entry of every
+    parameter alike and independently (sgd, momentum, adam), so a caller
+    may pass all parameters, gradients and per-parameter state as single
+    flat arrays (one key) and do one ufunc call per operation instead of
+    one per parameter: the training loop does this for speed.
+    """
 
     init: Callable
     step: Callable
+    elementwise: bool = False
 
 
 def update_params(params, grads, learning_rate):
@@ -80,7 +88,7 @@ def sgd(learning_rate=0.01):
         update_params(params, grads, learning_rate)
         return state
 
-    return Optimizer(init, step)
+    return Optimizer(init, step, elementwise=True)
 
 
 def momentum(learning_rate=0.01, beta=0.9, nesterov=False):
@@ -117,7 +125,7 @@ def momentum(learning_rate=0.01, beta=0.9, nesterov=False):
                 params[k] += v
         return velocity
 
-    return Optimizer(init, step)
+    return Optimizer(init, step, elementwise=True)
 
 
 def adam(learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-8):
@@ -160,7 +168,7 @@ def adam(learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-8):
             params[k] -= denom
         return state
 
-    return Optimizer(init, step)
+    return Optimizer(init, step, elementwise=True)
 
 
 def newton(hess):

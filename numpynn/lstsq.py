@@ -30,6 +30,8 @@ accuracy of QR (condition number :math:`\kappa`, not :math:`\kappa^2`).
 
 import numpy as np
 
+from ._blas import SMALL_FLOPS, single_threaded_blas
+
 __all__ = ["qr_update", "qr_combine", "qr_solve"]
 
 
@@ -77,6 +79,15 @@ def qr_update(R, X, y, sample_weight=None, block_rows=None):
     k = y.shape[1]
     p = 1 + d + k
     block_rows = block_rows or max(4 * p, (1 << 17) // p)     # 2**17 float64 = 1 MiB
+    small = n > block_rows and 2 * block_rows * p * p < 8 * SMALL_FLOPS   # many small QRs
+    with single_threaded_blas(small):
+        return _qr_blocks(R, X, y, sample_weight, block_rows)
+
+
+def _qr_blocks(R, X, y, sample_weight, block_rows):
+    """The loop of :func:`qr_update`: one small QR per block of rows."""
+    n, d = X.shape
+    p = 1 + d + y.shape[1]
     for start in range(0, n, block_rows):
         stop = min(start + block_rows, n)
         M = np.empty((stop - start + (0 if R is None else p), p))   # (rows, p)

@@ -1,0 +1,205 @@
+"""Linear regression cases: pure Python vs kernels, gd vs SGDRegressor,
+the bandwidth bound of a full-batch epoch, lstsq vs LinearRegression."""
+
+from __future__ import annotations
+
+import time
+import warnings
+from functools import partial
+
+import numpy as np
+from sklearn.linear_model import LinearRegression, SGDRegressor
+from sklearn.metrics import r2_score
+
+from numpynn import LinearRegressor
+from numpynn.kernels import compute_loss, forward_prop, gradient, update_params
+
+from ._harness import interleaved, peak_memory, read_bandwidth
+
+# -- 1. the talk's pure-Python loop vs the vectorised kernels ---------------
+
+
+def python_epoch(xs, ys, m, b, lr):
+    """One gradient-descent epoch written as the talk wrote it: lists and loops."""
+    n = len(xs)
+    cost = sum((m * x + b - y) ** 2 for x, y in zip(xs, ys, strict=True)) / (2 * n)
+    dm = sum((m * x + b - y) * x for x, y in zip(xs, ys, strict=True)) / n
+    db = sum((m * x + b - y) for x, y in zip(xs, ys, strict=True)) / n
+    return m - lr * dm, b - lr * db, cost
+
+
+def python_gd(xs, ys, lr, epochs):
+    m = b = 0.0
+    for _ in range(epochs):
+        m, b, cost = python_epoch(xs, ys, m, b, lr)
+    return m, b, cost
+
+
+def kernels_gd(X, y, lr, epochs):
+    """The same epochs with numpynn's public kernels (full batch)."""
+    params = {"W1": np.zeros((1, 1)), "b1": np.zeros(1)}
+    for _ in range(epochs):
+        y_pred, cache = forward_prop(X, params, "linear")
+        cost = compute_loss(y, y_pred)
+        update_params(params, gradient(params, cache, y, y_pred, "linear"), lr)
+    return float(params["W1"][0, 0]), float(params["b1"][0]), cost
+
+
+def case_python_loops(cfg):
+    """Per-epoch time of the pure-Python loop vs the kernels, sweeping n."""
+    rng = np.random.default_rng(0)
+    rows, epochs, limit = [], cfg["py_epochs"], cfg["py_time_limit"]
+    py_per_sample = None
+    for n in cfg["py_ns"]:
+        X = rng.normal(size=(n, 1))
+        y = 3.0 * X[:, 0] + 1.0 + rng.normal(size=n)
+        xs, ys = X[:, 0].tolist(), y.tolist()
+        runners = {"numpynn": lambda X=X, y=y: kernels_gd(X, y, 0.05, epochs)}
+        # run the Python loop only where one run is expected to take < limit
+        run_py = py_per_sample is None or py_per_sample * n * epochs < limit
+        if run_py:
+            runners["python"] = lambda xs=xs, ys=ys: python_gd(xs, ys, 0.05, epochs)
+        times, res = interleaved(runners, cfg["repeats"])
+        row = {"n": n, "epochs": epochs,
+               "numpynn_epoch_s": times["numpynn"] / epochs,
+               "numpynn_loss": res["numpynn"][2]}
+        if run_py:
+            py_per_sample = times["python"] / (n * epochs)
+            row.update(python_epoch_s=times["python"] / epochs,
+                       python_loss=res["python"][2],
+                       speedup=times["python"] / times["numpynn"],
+                       max_abs_coef_diff=max(abs(res["python"][0] - res["numpynn"][0]),
+                                             abs(res["python"][1] - res["numpynn"][1])))
+        else:
+            row.update(python_epoch_s=None, python_loss=None, speedup=None,
+                       note=f"Python loop not timed: one run would take > {limit} s")
+        rows.append(row)
+    return {"rows": rows, "settings": {"epochs": epochs, "learning_rate": 0.05,
+                                       "repeats": cfg["repeats"]}}
+
+
+# -- 2. gd vs SGDRegressor, and the bandwidth bound --------------------------
+
+
+def _tall(rng, n, d, dtype=np.float64):
+    X = rng.normal(size=(n, d)).astype(dtype)
+    coef = rng.normal(size=d)
+    y = (X @ coef + 0.5 + 0.1 * rng.normal(size=n)).astype(dtype)
+    return X, y
+
+
+class _EpochClock:
+    """A numpynn callback recording the wall time at the end of each epoch."""
+
+    def __init__(self):
+        self.stamps = [time.perf_counter()]
+
+    def __call__(self, est, logs):
+        self.stamps.append(time.perf_counter())
+
+    def median_epoch(self):
+        # the first interval also holds fit's setup; skip it when we can
+        d = np.diff(self.stamps)
+        return float(np.median(d[1:] if d.size > 2 else d))
+
+
+def case_gd_sgd(cfg):
+    """LinearRegressor gd (full batch and mini-batch) vs SGDRegressor."""
+    n, d, epochs = cfg["gd_n"], cfg["gd_d"], cfg["gd_epochs"]
+    rng = np.random.default_rng(1)
+    X, y = _tall(rng, n + 20_000, d)
+    X, Xt, y, yt = X[:n], X[n:], y[:n], y[n:]              # held-out: the last 20k rows
+    lr = 0.01
+    ests = {
+        "numpynn gd full batch": LinearRegressor(solver="gd", learning_rate=0.5,
+                                                 max_iter=epochs, tol=None),
+        "numpynn gd batch 200": LinearRegressor(solver="gd", learning_rate=lr,
+                                                batch_size=200, max_iter=epochs,
+                                                tol=None, random_state=0),
+        "sklearn SGDRegressor": SGDRegressor(learning_rate="constant", eta0=lr,
+                                             penalty=None, max_iter=epochs, tol=None,
+                                             shuffle=True, random_state=0),
+    }
+
+    def fit(est):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return est.fit(X, y)
+
+    times, fitted = interleaved({k: (lambda e=e: fit(e)) for k, e in ests.items()},
+                                cfg["repeats"])
+    base = times["sklearn SGDRegressor"]
+    rows = [{"estimator": k, "n": n, "d": d, "epochs": epochs,
+             "fit_s": t, "epoch_s": t / epochs, "ratio_vs_sgdregressor": t / base,
+             "r2_test": float(r2_score(yt, fitted[k].predict(Xt)))}
+            for k, t in times.items()]
+    return {"rows": rows, "settings": {
+        "note": "SGDRegressor updates after every sample (its only mode); numpynn "
+                "uses full batch (lr 0.5) or batches of 200 (lr 0.01): the update "
+                "rules differ, so compare time at the R^2 each reaches.",
+        "sgd_eta0": lr, "epochs": epochs, "repeats": cfg["repeats"]}}
+
+
+def case_bandwidth(cfg):
+    """Full-batch gd epoch time vs the time to read X once at the machine's bandwidth."""
+    bw = read_bandwidth(cfg["bw_bytes"])
+    rows = []
+    for dtype in (np.float64, np.float32):
+        X, y = _tall(np.random.default_rng(2), cfg["bw_n"], cfg["bw_d"], dtype)
+        clocks = []
+
+        def fit(X=X, y=y, clocks=clocks):
+            clock = _EpochClock()
+            LinearRegressor(solver="gd", learning_rate=0.5, max_iter=cfg["bw_epochs"],
+                            tol=None, callbacks=[clock]).fit(X, y)
+            clocks.append(clock.median_epoch())
+
+        interleaved({"fit": fit}, cfg["repeats"], warmup=False)
+        epoch = float(np.median(clocks))
+        bound = X.nbytes / bw
+        rows.append({"dtype": np.dtype(dtype).name, "n": X.shape[0], "d": X.shape[1],
+                     "X_MB": X.nbytes / 1e6, "epoch_s": epoch, "bound_s": bound,
+                     "ratio_vs_bound": epoch / bound})
+    return {"rows": rows, "settings": {"read_bandwidth_GBps": bw / 1e9,
+                                       "bandwidth_probe": "median np.sum over "
+                                       f"{cfg['bw_bytes'] // 2**20} MiB",
+                                       "epochs": cfg["bw_epochs"]}}
+
+
+# -- 3. lstsq vs LinearRegression ---------------------------------------------
+
+
+def _fit(est, X, y):
+    return est.fit(X, y)
+
+
+def case_lstsq(cfg):
+    """LinearRegressor(solver="lstsq") vs LinearRegression on tall data."""
+    rows = []
+    for n, d in cfg["lstsq_shapes"]:
+        rng = np.random.default_rng(3)
+        X = rng.normal(size=(n, d)) * np.linspace(0.1, 10, d)
+        y = X @ rng.normal(size=d) + 3.0 + rng.normal(size=n)
+        runners = {"numpynn lstsq": partial(_fit, LinearRegressor(solver="lstsq"), X, y),
+                   "sklearn LinearRegression": partial(_fit, LinearRegression(), X, y)}
+        times, fitted = interleaved(runners, cfg["repeats"])
+        ours, sk = fitted["numpynn lstsq"], fitted["sklearn LinearRegression"]
+        ref = np.linalg.lstsq(np.column_stack([X, np.ones(n)]), y, rcond=None)[0]
+        mem = {k: peak_memory(f) for k, f in runners.items()} if cfg["memory"] else {}
+        rows.append({
+            "n": n, "d": d,
+            "numpynn_s": times["numpynn lstsq"],
+            "sklearn_s": times["sklearn LinearRegression"],
+            "ratio": times["numpynn lstsq"] / times["sklearn LinearRegression"],
+            "max_rel_coef_diff_vs_sklearn": float(np.max(np.abs(ours.coef_ - sk.coef_))
+                                                  / np.max(np.abs(sk.coef_))),
+            "max_rel_coef_err_numpynn": float(np.max(np.abs(ours.coef_ - ref[:d]))
+                                              / np.max(np.abs(ref[:d]))),
+            "max_rel_coef_err_sklearn": float(np.max(np.abs(sk.coef_ - ref[:d]))
+                                              / np.max(np.abs(ref[:d]))),
+            "numpynn_peak_MB": mem.get("numpynn lstsq", np.nan) / 1e6,
+            "sklearn_peak_MB": mem.get("sklearn LinearRegression", np.nan) / 1e6,
+            "X_MB": X.nbytes / 1e6,
+        })
+    return {"rows": rows, "settings": {"repeats": cfg["repeats"],
+                                       "reference": "np.linalg.lstsq on [X, 1]"}}

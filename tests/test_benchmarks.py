@@ -1,0 +1,34 @@
+"""Smoke run of the benchmark package (tiny sizes; nothing here is timed)."""
+
+import json
+
+import pytest
+
+pytest.importorskip("matplotlib")
+
+from benchmarks.__main__ import main  # noqa: E402
+
+
+def test_smoke_run_writes_results(tmp_path, capsys):
+    assert main(["--smoke", "--no-torch", "--out", str(tmp_path)]) == 0
+    res = json.loads((tmp_path / "results.json").read_text())
+    assert res["mode"] == "smoke"
+    assert {"cpu", "logical_cpus", "blas", "versions"} <= res["machine"].keys()
+    assert res["machine"]["versions"]["numpy"]
+    assert set(res["cases"]) == {"python_loops", "gd_sgd", "bandwidth", "lstsq", "network"}
+    for case in res["cases"].values():
+        assert case["rows"] and "settings" in case
+    net = res["cases"]["network"]["rows"][0]
+    assert {"numpynn_epoch_s", "sklearn_epoch_s", "ratio_vs_sklearn", "numpynn_loss",
+            "sklearn_loss", "numpynn_gflops", "gemm_only_gflops"} <= net.keys()
+    assert {r["dtype"] for r in res["cases"]["network"]["rows"]} == {"float64", "float32"}
+    lstsq = res["cases"]["lstsq"]["rows"][0]
+    assert lstsq["max_rel_coef_diff_vs_sklearn"] < 1e-8
+    py = res["cases"]["python_loops"]["rows"][0]
+    assert py["python_loss"] == pytest.approx(py["numpynn_loss"], rel=1e-9)
+    assert {"net_vs_mlp_float64", "lstsq_vs_linreg", "gd_vs_bandwidth"} <= res["targets"].keys()
+    md = (tmp_path / "results.md").read_text()
+    assert "## Targets" in md and "| n |" in md
+    for name in res["plots"]:
+        assert (tmp_path / name).stat().st_size > 0
+    assert set(res["plots"]) == {"time_vs_n.png", "time_vs_hidden.png"}

@@ -32,6 +32,8 @@ PUBLIC_MODULES = [
     "numpynn.activations",
     "numpynn.optimizers",
     "numpynn.lstsq",
+    "numpynn.datasets",
+    "numpynn.plotting",
     "numpynn.persistence",
     "numpynn.parallel",
 ]

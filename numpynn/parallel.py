@@ -118,7 +118,7 @@ def _is_delayed(obj):
 def _delayed(func):
     import dask
 
-    return dask.delayed(func, pure=True)
+    return dask.delayed(func, pure=False)   # fresh keys: every call recomputes
 
 
 def _as_row_blocks(X, y, sample_weight):

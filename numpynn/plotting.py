@@ -88,11 +88,19 @@ def _x_grid(X, n_points):
     return grid
 
 
+def _predict_1d(estimator, X):
+    """``estimator.predict(X)`` as float64 of shape (n,); one output only."""
+    pred = np.asarray(estimator.predict(X), dtype=np.float64)
+    if pred.ndim == 2 and pred.shape[1] != 1:
+        raise ValueError(f"plotting needs a one-output model; predict gives {pred.shape}.")
+    return pred.ravel()
+
+
 def _live_predict(model, final, X):
     """``model.predict(X)`` from inside a callback on ``final`` (its last step)."""
     if isinstance(model, Pipeline):
         X = model[:-1].transform(X)
-    return np.asarray(final.predict(X), dtype=np.float64).ravel()
+    return _predict_1d(final, X)
 
 
 def _fit_recording(estimator, X, y, record):
@@ -151,12 +159,12 @@ def plot_fit(estimator, X, y, ax=None, *, n_points=200):
         x = np.asarray(X, dtype=np.float64).ravel()
         grid = _x_grid(X, n_points)
         ax.scatter(x, y, s=18, alpha=0.7, label="data")
-        ax.plot(np.asarray(grid)[:, 0], np.asarray(estimator.predict(grid)).ravel(),
-                color="C3", lw=2, label=_name(estimator))
+        ax.plot(np.asarray(grid)[:, 0], _predict_1d(estimator, grid), color="C3", lw=2,
+                label=_name(estimator))
         ax.set_xlabel(_feature_name(X))
         ax.set_ylabel("y")
     else:
-        pred = np.asarray(estimator.predict(X), dtype=np.float64).ravel()
+        pred = _predict_1d(estimator, X)
         lo, hi = min(y.min(), pred.min()), max(y.max(), pred.max())
         ax.scatter(y, pred, s=18, alpha=0.7, label="samples")
         ax.plot([lo, hi], [lo, hi], "k--", lw=1, label="identity (perfect fit)")
@@ -285,8 +293,10 @@ def _learning_frames(estimator, X, y, fig, n_points, log):
     draw_fit, fit_artist = _fit_panel(ax_fit, X, y, grid, preds, name)
     ax_fit.set_title("Model fit")
     ax_fit.legend(loc="upper left")
-    (loss_line,) = ax_loss.plot([], [], marker="o", ms=3, label="training loss")
-    ax_loss.set(xlim=(-0.5, max(n_epochs - 0.5, 1.5)), xlabel="Epoch",
+    (loss_line,) = ax_loss.plot([], [], marker="o" if n_epochs <= 100 else None, ms=3,
+                                label="training loss")
+    pad = max(0.5, 0.02 * n_epochs)
+    ax_loss.set(xlim=(-pad, max(n_epochs - 1, 1) + pad), xlabel="Epoch",
                 ylabel="Loss (half-MSE)", title="Loss")
     if log:
         ax_loss.set_yscale("log")
@@ -489,6 +499,9 @@ def plot_loss_surface(estimator, X, y, ax=None, *, n_grid=150):
     ya = np.asarray(y, dtype=np.float64).ravel()
     if Xa.ndim != 2 or Xa.shape[1] != 1:
         raise ValueError(f"plot_loss_surface needs one feature; X has shape {Xa.shape}.")
+    if isinstance(estimator, Pipeline):
+        raise ValueError("plot_loss_surface draws the loss over the model's own (m, b) on "
+                         "X as given: pass the LinearRegressor, not a Pipeline.")
     ax = _axes(ax)
     _, _, rec = _fit_recording(estimator, X, y, lambda m, est: (
         float(np.ravel(est.coef_)[0]), float(np.ravel(est.intercept_)[0])))

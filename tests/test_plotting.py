@@ -223,10 +223,19 @@ def test_newton_step_lands_on_the_least_squares_solution(tutorial, alpha):
     assert lo[0] < step.xy[0] < lo[1] and hi[0] < step.xy[1] < hi[1]
 
 
-def test_surface_needs_one_feature():
+def test_surface_needs_one_feature_and_the_bare_model(tutorial):
     X, y = make_regression(n_samples=20, n_features=2, random_state=0)
     with pytest.raises(ValueError, match="one feature"):
         plot_loss_surface(_gd(), X, y)
+    with pytest.raises(ValueError, match="not a Pipeline"):
+        plot_loss_surface(make_pipeline(StandardScaler(), _gd()), *tutorial)
+
+
+def test_plot_fit_needs_one_output(tutorial):
+    X, y = tutorial
+    Y = np.column_stack([y, -y])
+    with pytest.raises(ValueError, match="one-output"):
+        plot_fit(LinearRegressor(solver="lstsq").fit(X, Y), X, y)
 
 
 # -- hidden units --------------------------------------------------------------------------

@@ -55,7 +55,6 @@ nitpick_ignore_regex = [
 shutil.rmtree(os.path.join(os.path.dirname(os.path.abspath(__file__)), "generated"),
               ignore_errors=True)
 autosummary_generate = True
-autodoc_default_options = {"members": False, "inherited-members": False}
 autodoc_typehints = "none"
 numpydoc_show_class_members = False
 numpydoc_class_members_toctree = False

@@ -35,91 +35,20 @@ whose last step is the model is accepted wherever the model is.
 from __future__ import annotations
 
 import numpy as np
-from sklearn.base import clone
 from sklearn.pipeline import Pipeline
 
-from . import kernels
-from .optimizers import newton
+from . import _plotting as _p
 
 __all__ = ["plot_fit", "plot_loss_curve", "plot_training", "animate_training",
            "save_training_gif", "plot_loss_surface", "plot_hidden_units"]
 
 
-# -- helpers -----------------------------------------------------------------
 def _axes(ax):
     if ax is None:
         import matplotlib.pyplot as plt
 
         _, ax = plt.subplots(figsize=(6.4, 4.8), layout="constrained")
     return ax
-
-
-def _final(model):
-    """The estimator at the end of a Pipeline (the model itself otherwise)."""
-    return model[-1] if isinstance(model, Pipeline) else model
-
-
-def _name(model):
-    return type(_final(model)).__name__
-
-
-def _feature_name(X, default="x"):
-    cols = getattr(X, "columns", None)
-    return str(cols[0]) if cols is not None else default
-
-
-def _one_feature(X):
-    X = np.asarray(X)
-    return X.ndim == 1 or X.shape[1] == 1
-
-
-def _x_grid(X, n_points):
-    """``n_points`` evenly spaced values over X's single feature, shape (p, 1).
-
-    A DataFrame stays a DataFrame with the same column, so models fitted on
-    frames predict without feature-name warnings.
-    """
-    x = np.asarray(X, dtype=np.float64).reshape(len(X), -1)[:, 0]
-    grid = np.linspace(x.min(), x.max(), n_points).reshape(-1, 1)    # (p, 1)
-    if hasattr(X, "columns"):
-        import pandas as pd
-
-        return pd.DataFrame(grid, columns=X.columns)
-    return grid
-
-
-def _predict_1d(estimator, X):
-    """``estimator.predict(X)`` as float64 of shape (n,); one output only."""
-    pred = np.asarray(estimator.predict(X), dtype=np.float64)
-    if pred.ndim == 2 and pred.shape[1] != 1:
-        raise ValueError(f"plotting needs a one-output model; predict gives {pred.shape}.")
-    return pred.ravel()
-
-
-def _live_predict(model, final, X):
-    """``model.predict(X)`` from inside a callback on ``final`` (its last step)."""
-    if isinstance(model, Pipeline):
-        X = model[:-1].transform(X)
-    return _predict_1d(final, X)
-
-
-def _fit_recording(estimator, X, y, record):
-    """Fit a clone, calling ``record(clone, final_step)`` after every epoch.
-
-    Returns ``(fitted_clone, logs, records)``: one ``logs`` dict (``epoch``,
-    ``loss``, ...) and one record per epoch.
-    """
-    model = clone(estimator)
-    final = _final(model)
-    logs_seen, records = [], []
-
-    def recorder(est, logs):
-        logs_seen.append(logs)
-        records.append(record(model, est))
-
-    final.set_params(callbacks=list(final.callbacks or []) + [recorder], verbose=False)
-    model.fit(X, y)
-    return model, logs_seen, records
 
 
 # -- fit and loss --------------------------------------------------------------
@@ -155,21 +84,21 @@ def plot_fit(estimator, X, y, ax=None, *, n_points=200):
     """
     ax = _axes(ax)
     y = np.asarray(y, dtype=np.float64).ravel()
-    if _one_feature(X):
+    if _p.one_feature(X):
         x = np.asarray(X, dtype=np.float64).ravel()
-        grid = _x_grid(X, n_points)
+        grid = _p.x_grid(X, n_points)
         ax.scatter(x, y, s=18, alpha=0.7, label="data")
-        ax.plot(np.asarray(grid)[:, 0], _predict_1d(estimator, grid), color="C3", lw=2,
-                label=_name(estimator))
-        ax.set_xlabel(_feature_name(X))
+        ax.plot(np.asarray(grid)[:, 0], _p.predict_1d(estimator, grid), color="C3", lw=2,
+                label=_p.model_name(estimator))
+        ax.set_xlabel(_p.feature_name(X))
         ax.set_ylabel("y")
     else:
-        pred = _predict_1d(estimator, X)
+        pred = _p.predict_1d(estimator, X)
         lo, hi = min(y.min(), pred.min()), max(y.max(), pred.max())
         ax.scatter(y, pred, s=18, alpha=0.7, label="samples")
         ax.plot([lo, hi], [lo, hi], "k--", lw=1, label="identity (perfect fit)")
         ax.set_xlabel("actual y")
-        ax.set_ylabel(f"predicted y ({_name(estimator)})")
+        ax.set_ylabel(f"predicted y ({_p.model_name(estimator)})")
     ax.set_title("Model fit")
     ax.legend(loc="best")
     return ax
@@ -200,7 +129,7 @@ def plot_loss_curve(estimator_or_losses, ax=None, log=False):
     ([4.0, 2.0, 1.0], 'Epoch')
     """
     ax = _axes(ax)
-    final = _final(estimator_or_losses)
+    final = _p.final_step(estimator_or_losses)
     if hasattr(final, "get_params"):
         if not hasattr(final, "loss_curve_"):
             raise ValueError(f"{type(final).__name__} has no loss_curve_: fit it first.")
@@ -255,78 +184,6 @@ def plot_training(estimator, X, y, *, log=False):
 
 
 # -- learning, epoch by epoch ---------------------------------------------------
-def _fit_panel(ax, X, y, grid, preds, name):
-    """Static part of the animation's fit panel; returns ``(draw(i), artist)``."""
-    y = np.asarray(y, dtype=np.float64).ravel()
-    span = np.ptp(y) or 1.0
-    lo = max(min(y.min(), preds[-1].min()), y.min() - span)
-    hi = min(max(y.max(), preds[-1].max()), y.max() + span)
-    if grid is not None:
-        ax.scatter(np.asarray(X, dtype=np.float64).ravel(), y, s=18, alpha=0.7, label="data")
-        (line,) = ax.plot(np.asarray(grid)[:, 0], preds[0], color="C3", lw=2, label=name)
-        ax.set_xlabel(_feature_name(X))
-        ax.set_ylabel("y")
-        ax.set_ylim(lo - 0.08 * (hi - lo), hi + 0.08 * (hi - lo))
-        return (lambda i: line.set_ydata(preds[i])), line
-    ax.plot([lo, hi], [lo, hi], "k--", lw=1, label="identity (perfect fit)")
-    dots = ax.scatter(y, preds[0], s=18, alpha=0.7, label="samples")
-    ax.set_xlabel("actual y")
-    ax.set_ylabel(f"predicted y ({name})")
-    ax.set_ylim(lo - 0.08 * (hi - lo), hi + 0.08 * (hi - lo))
-    return (lambda i: dots.set_offsets(np.column_stack([y, preds[i]]))), dots
-
-
-def _learning_frames(estimator, X, y, fig, n_points, log):
-    """Fit a recording clone, lay out ``fig``; return ``(update, n_frames)``.
-
-    ``update(i)`` draws frame ``i`` and returns the artists it changed.
-    """
-    grid = _x_grid(X, n_points) if _one_feature(X) else None
-    at = grid if grid is not None else X
-    _, logs, preds = _fit_recording(estimator, X, y, lambda m, est: _live_predict(m, est, at))
-    if not preds:
-        raise ValueError(f"{_name(estimator)} recorded no epochs to animate; use an "
-                         "iterative solver (e.g. solver='gd').")
-    losses = np.array([lg["loss"] for lg in logs])                    # (E,)
-    preds, n_epochs, name = np.array(preds), len(losses), _name(estimator)
-    ax_fit, ax_loss = fig.subplots(1, 2)
-    draw_fit, fit_artist = _fit_panel(ax_fit, X, y, grid, preds, name)
-    ax_fit.set_title("Model fit")
-    ax_fit.legend(loc="upper left")
-    (loss_line,) = ax_loss.plot([], [], marker="o" if n_epochs <= 100 else None, ms=3,
-                                label="training loss")
-    pad = max(0.5, 0.02 * n_epochs)
-    ax_loss.set(xlim=(-pad, max(n_epochs - 1, 1) + pad), xlabel="Epoch",
-                ylabel="Loss (half-MSE)", title="Loss")
-    if log:
-        ax_loss.set_yscale("log")
-        ax_loss.set_ylim(losses.min() / 1.5, losses.max() * 1.5)
-    else:
-        ax_loss.set_ylim(0, losses.max() * 1.05)
-    ax_loss.legend(loc="upper right")
-    title = fig.suptitle("")
-
-    def update(i):
-        draw_fit(i)
-        loss_line.set_data(np.arange(i + 1), losses[:i + 1])
-        title.set_text(f"{name} learning: epoch {i} of {n_epochs - 1}, "
-                       f"loss {losses[i]:.4g}")
-        return fit_artist, loss_line, title
-
-    update(n_epochs - 1)                       # lay out for the widest state, once:
-    if fig.get_layout_engine() is not None:    # frames then only redraw
-        fig.get_layout_engine().execute(fig)
-        fig.set_layout_engine("none")
-    update(0)
-    return update, n_epochs
-
-
-def _new_figure(fig):
-    import matplotlib.pyplot as plt
-
-    return fig if fig is not None else plt.figure(figsize=(11, 4.5), layout="constrained")
-
-
 def animate_training(estimator, X, y, *, fig=None, n_points=100, interval=100, log=False):
     """Fit a clone and animate it learning: the line moves beside the loss curve.
 
@@ -373,8 +230,8 @@ def animate_training(estimator, X, y, *, fig=None, n_points=100, interval=100, l
     """
     from matplotlib.animation import FuncAnimation
 
-    fig = _new_figure(fig)
-    update, n_frames = _learning_frames(estimator, X, y, fig, n_points, log)
+    fig = _p.new_figure(fig)
+    update, n_frames = _p.learning_frames(estimator, X, y, fig, n_points, log)
     return FuncAnimation(fig, update, frames=n_frames, interval=interval, repeat=False)
 
 
@@ -416,8 +273,8 @@ def save_training_gif(estimator, X, y, path, *, fig=None, fps=10, dpi=72, n_poin
     """
     from PIL import Image
 
-    fig = _new_figure(fig)
-    update, n_frames = _learning_frames(estimator, X, y, fig, n_points, log)
+    fig = _p.new_figure(fig)
+    update, n_frames = _p.learning_frames(estimator, X, y, fig, n_points, log)
     fig.set_dpi(dpi)
     moving = update(0)
     for artist in moving:
@@ -437,16 +294,6 @@ def save_training_gif(estimator, X, y, path, *, fig=None, fps=10, dpi=72, n_poin
 
 
 # -- the loss surface of one-feature linear regression ----------------------------
-def _surface_box(theta_min, H, excess, path):
-    """Grid limits: the loss ellipse through the start, and the whole path."""
-    # The level set 1/2 d^T H d = excess reaches sqrt(2 excess (H^-1)_ii) along axis i.
-    reach = np.sqrt(2.0 * max(excess, 1e-12) * np.diag(np.linalg.pinv(H)))    # (2,)
-    lo = np.minimum(theta_min - 1.2 * reach, path.min(axis=0))
-    hi = np.maximum(theta_min + 1.2 * reach, path.max(axis=0))
-    pad = 0.05 * (hi - lo)
-    return lo - pad, hi + pad
-
-
 def plot_loss_surface(estimator, X, y, ax=None, *, n_grid=150):
     r"""Loss contours over :math:`(m, b)` with gradient descent's path and Newton's step.
 
@@ -503,74 +350,18 @@ def plot_loss_surface(estimator, X, y, ax=None, *, n_grid=150):
         raise ValueError("plot_loss_surface draws the loss over the model's own (m, b) on "
                          "X as given: pass the LinearRegressor, not a Pipeline.")
     ax = _axes(ax)
-    _, _, rec = _fit_recording(estimator, X, y, lambda m, est: (
+    _, _, rec = _p.fit_recording(estimator, X, y, lambda m, est: (
         float(np.ravel(est.coef_)[0]), float(np.ravel(est.intercept_)[0])))
     path = np.array([(0.0, 0.0)] + rec)                               # (E + 1, 2)
-    alpha = float(getattr(_final(estimator), "alpha", 0.0))
-    p0 = {"W1": np.zeros((1, 1)), "b1": np.zeros(1)}
-    y0, cache = kernels.forward_prop(Xa, p0, "linear")
-    L0 = kernels.compute_loss(ya, y0, params=p0, alpha=alpha)
-    g = kernels.gradient(p0, cache, ya, y0, "linear", alpha=alpha)
-    g = np.array([g["W1"][0, 0], g["b1"][0]])                        # (2,)
-    H = kernels.hessian(Xa, alpha=alpha)                              # (2, 2)
-    step = {k: v.copy() for k, v in p0.items()}
-    newton(H).step(step, {"W1": g[:1].reshape(1, 1), "b1": g[1:]}, None)
-    theta_min = np.array([step["W1"][0, 0], step["b1"][0]])          # (2,)
-    L_min = L0 + g @ theta_min + 0.5 * theta_min @ H @ theta_min
-    lo, hi = _surface_box(theta_min, H, L0 - L_min, path)
-    M, B = np.meshgrid(np.linspace(lo[0], hi[0], n_grid), np.linspace(lo[1], hi[1], n_grid))
-    D = np.stack([M.ravel(), B.ravel()], axis=1)                      # (G, 2), minus theta0 = 0
-    Z = (L0 + D @ g + 0.5 * np.einsum("gi,ij,gj->g", D, H, D)).reshape(M.shape)
-    _draw_surface(ax, M, B, Z, L_min, path, theta_min)
+    alpha = float(getattr(_p.final_step(estimator), "alpha", 0.0))
+    L0, g, H, theta_min, L_min = _p.quadratic_loss(Xa, ya, alpha)
+    lo, hi = _p.surface_box(theta_min, H, L0 - L_min, path)
+    M, B, Z = _p.loss_grid(L0, g, H, lo, hi, n_grid)
+    _p.draw_surface(ax, M, B, Z, L_min, path, theta_min)
     return ax
 
 
-def _draw_surface(ax, M, B, Z, L_min, path, theta_min):
-    from matplotlib.ticker import MaxNLocator
-
-    levels = L_min + (Z.max() - L_min) * np.linspace(0.0, 1.0, 16)[1:] ** 2
-    filled = ax.contourf(M, B, Z, levels=np.r_[L_min, levels], cmap="viridis", alpha=0.9)
-    ax.contour(M, B, Z, levels=levels, colors="white", linewidths=0.4, alpha=0.6)
-    bar = ax.figure.colorbar(filled, ax=ax, label="Loss (half-MSE)")
-    bar.locator = MaxNLocator(8)
-    bar.update_ticks()
-    ax.annotate("", xy=theta_min, xytext=path[0], gid="newton_step", zorder=4,
-                arrowprops={"arrowstyle": "-|>", "color": "C3", "lw": 2, "shrinkA": 5,
-                            "shrinkB": 8, "mutation_scale": 16,
-                            "connectionstyle": "arc3,rad=-0.35"})
-    ax.plot([], [], color="C3", lw=2, label="one Newton step (jump)")   # legend entry
-    ax.plot(path[:, 0], path[:, 1], "o-", color="C1", ms=3, lw=1.2, gid="gd_path",
-            label=f"gradient descent ({len(path) - 1} epochs)", zorder=3)
-    ax.plot(*path[0], "ks", ms=7, label="start (0, 0)", zorder=4)
-    ax.plot(*theta_min, "*", color="C3", mec="white", ms=15, label="minimum", zorder=4)
-    ax.set_xlabel("m (slope)")
-    ax.set_ylabel("b (intercept)")
-    ax.set_title("Loss surface over (m, b)")
-    ax.legend(loc="upper right", fontsize="small", framealpha=0.9)
-
-
 # -- hidden units of a one-input network -------------------------------------------
-_ACT_NAMES = {"relu": "ReLU", "sigmoid": "sigmoid", "tanh": "tanh", "linear": "linear"}
-
-
-def _unit_contributions(net, grid):
-    """``(C, b2)``: unit ``i``'s contribution ``W2[i] * act(W1[0, i] x + b1[i])``.
-
-    ``C`` has shape (n_points, h); ``C.sum(1) + b2`` is the prediction.
-    """
-    final = _final(net)
-    W1, W2 = final.coefs_
-    b1, b2 = final.intercepts_
-    if W1.shape[0] != 1 or W2.shape[1] != 1:
-        raise ValueError("plot_hidden_units needs a one-input, one-output network; got "
-                         f"W1 {W1.shape}, W2 {W2.shape}.")
-    Xt = net[:-1].transform(grid) if isinstance(net, Pipeline) else grid
-    params = {"W1": W1, "b1": b1, "W2": W2, "b2": b2}
-    _, (_, H) = kernels.forward_prop(np.asarray(Xt, dtype=W1.dtype), params,
-                                     final.activation)                # H: (p, h)
-    return H * W2[:, 0], float(b2[0])                                 # (p, h)
-
-
 def plot_hidden_units(net, X, y, ax=None, *, n_points=300, max_legend=8):
     r"""Each hidden unit's contribution to a one-input network, and their sum.
 
@@ -610,10 +401,10 @@ def plot_hidden_units(net, X, y, ax=None, *, n_points=300, max_legend=8):
     ['unit0', 'unit1', 'bias', 'sum']
     """
     ax = _axes(ax)
-    grid = _x_grid(X, n_points)
-    C, bias = _unit_contributions(net, grid)
+    grid = _p.x_grid(X, n_points)
+    C, bias = _p.unit_contributions(net, grid)
     x = np.asarray(grid, dtype=np.float64)[:, 0]
-    act = _final(net).activation
+    act = _p.final_step(net).activation
     ax.scatter(np.asarray(X, dtype=np.float64).ravel(), np.asarray(y).ravel(), s=18,
                alpha=0.6, color="0.4", label="data")
     for i in range(C.shape[1]):
@@ -624,9 +415,9 @@ def plot_hidden_units(net, X, y, ax=None, *, n_points=300, max_legend=8):
             label=f"output bias c = {bias:.3g}")
     ax.plot(x, C.sum(axis=1) + bias, color="k", lw=2.4, gid="sum",
             label="sum = prediction")
-    ax.set_xlabel(_feature_name(X))
+    ax.set_xlabel(_p.feature_name(X))
     ax.set_ylabel("y")
-    ax.set_title(f"Hidden units of {_name(net)} ({C.shape[1]} {_ACT_NAMES.get(act, act)} "
-                 "units) and their sum")
+    units = f"{C.shape[1]} {_p.ACT_NAMES.get(act, act)} units"
+    ax.set_title(f"Hidden units of {_p.model_name(net)} ({units}) and their sum")
     ax.legend(loc="best", fontsize="small")
     return ax

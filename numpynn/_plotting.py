@@ -1,0 +1,237 @@
+"""Private helpers of :mod:`numpynn.plotting`: recording fits, grids, the drawing parts.
+
+Nothing here imports matplotlib at module level either.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from sklearn.base import clone
+from sklearn.pipeline import Pipeline
+
+from . import kernels
+from .optimizers import newton
+
+
+def final_step(model):
+    """The estimator at the end of a Pipeline (the model itself otherwise)."""
+    return model[-1] if isinstance(model, Pipeline) else model
+
+
+def model_name(model):
+    return type(final_step(model)).__name__
+
+
+def feature_name(X, default="x"):
+    cols = getattr(X, "columns", None)
+    return str(cols[0]) if cols is not None else default
+
+
+def one_feature(X):
+    X = np.asarray(X)
+    return X.ndim == 1 or X.shape[1] == 1
+
+
+def x_grid(X, n_points):
+    """``n_points`` evenly spaced values over X's single feature, shape (p, 1).
+
+    A DataFrame stays a DataFrame with the same column, so models fitted on
+    frames predict without feature-name warnings.
+    """
+    x = np.asarray(X, dtype=np.float64).reshape(len(X), -1)[:, 0]
+    grid = np.linspace(x.min(), x.max(), n_points).reshape(-1, 1)    # (p, 1)
+    if hasattr(X, "columns"):
+        import pandas as pd
+
+        return pd.DataFrame(grid, columns=X.columns)
+    return grid
+
+
+def predict_1d(estimator, X):
+    """``estimator.predict(X)`` as float64 of shape (n,); one output only."""
+    pred = np.asarray(estimator.predict(X), dtype=np.float64)
+    if pred.ndim == 2 and pred.shape[1] != 1:
+        raise ValueError(f"plotting needs a one-output model; predict gives {pred.shape}.")
+    return pred.ravel()
+
+
+def live_predict(model, final, X):
+    """``model.predict(X)`` from inside a callback on ``final`` (its last step)."""
+    if isinstance(model, Pipeline):
+        X = model[:-1].transform(X)
+    return predict_1d(final, X)
+
+
+def fit_recording(estimator, X, y, record):
+    """Fit a clone, calling ``record(clone, final_step)`` after every epoch.
+
+    Returns ``(fitted_clone, logs, records)``: one ``logs`` dict (``epoch``,
+    ``loss``, ...) and one record per epoch.
+    """
+    model = clone(estimator)
+    final = final_step(model)
+    logs_seen, records = [], []
+
+    def recorder(est, logs):
+        logs_seen.append(logs)
+        records.append(record(model, est))
+
+    final.set_params(callbacks=list(final.callbacks or []) + [recorder], verbose=False)
+    model.fit(X, y)
+    return model, logs_seen, records
+
+
+def fit_panel(ax, X, y, grid, preds, name):
+    """Static part of the animation's fit panel; returns ``(draw(i), artist)``."""
+    y = np.asarray(y, dtype=np.float64).ravel()
+    span = np.ptp(y) or 1.0
+    lo = max(min(y.min(), preds[-1].min()), y.min() - span)
+    hi = min(max(y.max(), preds[-1].max()), y.max() + span)
+    if grid is not None:
+        ax.scatter(np.asarray(X, dtype=np.float64).ravel(), y, s=18, alpha=0.7, label="data")
+        (line,) = ax.plot(np.asarray(grid)[:, 0], preds[0], color="C3", lw=2, label=name)
+        ax.set_xlabel(feature_name(X))
+        ax.set_ylabel("y")
+        ax.set_ylim(lo - 0.08 * (hi - lo), hi + 0.08 * (hi - lo))
+        return (lambda i: line.set_ydata(preds[i])), line
+    ax.plot([lo, hi], [lo, hi], "k--", lw=1, label="identity (perfect fit)")
+    dots = ax.scatter(y, preds[0], s=18, alpha=0.7, label="samples")
+    ax.set_xlabel("actual y")
+    ax.set_ylabel(f"predicted y ({name})")
+    ax.set_ylim(lo - 0.08 * (hi - lo), hi + 0.08 * (hi - lo))
+    return (lambda i: dots.set_offsets(np.column_stack([y, preds[i]]))), dots
+
+
+def learning_frames(estimator, X, y, fig, n_points, log):
+    """Fit a recording clone, lay out ``fig``; return ``(update, n_frames)``.
+
+    ``update(i)`` draws frame ``i`` and returns the artists it changed.
+    """
+    grid = x_grid(X, n_points) if one_feature(X) else None
+    at = grid if grid is not None else X
+    _, logs, preds = fit_recording(estimator, X, y, lambda m, est: live_predict(m, est, at))
+    if not preds:
+        raise ValueError(f"{model_name(estimator)} recorded no epochs to animate; use an "
+                         "iterative solver (e.g. solver='gd').")
+    losses = np.array([lg["loss"] for lg in logs])                    # (E,)
+    preds, n_epochs, name = np.array(preds), len(losses), model_name(estimator)
+    ax_fit, ax_loss = fig.subplots(1, 2)
+    draw_fit, fit_artist = fit_panel(ax_fit, X, y, grid, preds, name)
+    ax_fit.set_title("Model fit")
+    ax_fit.legend(loc="upper left")
+    (loss_line,) = ax_loss.plot([], [], marker="o" if n_epochs <= 100 else None, ms=3,
+                                label="training loss")
+    pad = max(0.5, 0.02 * n_epochs)
+    ax_loss.set(xlim=(-pad, max(n_epochs - 1, 1) + pad), xlabel="Epoch",
+                ylabel="Loss (half-MSE)", title="Loss")
+    if log:
+        ax_loss.set_yscale("log")
+        ax_loss.set_ylim(losses.min() / 1.5, losses.max() * 1.5)
+    else:
+        ax_loss.set_ylim(0, losses.max() * 1.05)
+    ax_loss.legend(loc="upper right")
+    title = fig.suptitle("")
+
+    def update(i):
+        draw_fit(i)
+        loss_line.set_data(np.arange(i + 1), losses[:i + 1])
+        title.set_text(f"{name} learning: epoch {i} of {n_epochs - 1}, "
+                       f"loss {losses[i]:.4g}")
+        return fit_artist, loss_line, title
+
+    update(n_epochs - 1)                       # lay out for the widest state, once:
+    if fig.get_layout_engine() is not None:    # frames then only redraw
+        fig.get_layout_engine().execute(fig)
+        fig.set_layout_engine("none")
+    update(0)
+    return update, n_epochs
+
+
+def new_figure(fig):
+    import matplotlib.pyplot as plt
+
+    return fig if fig is not None else plt.figure(figsize=(11, 4.5), layout="constrained")
+
+
+def surface_box(theta_min, H, excess, path):
+    """Grid limits: the loss ellipse through the start, and the whole path."""
+    # The level set 1/2 d^T H d = excess reaches sqrt(2 excess (H^-1)_ii) along axis i.
+    reach = np.sqrt(2.0 * max(excess, 1e-12) * np.diag(np.linalg.pinv(H)))    # (2,)
+    lo = np.minimum(theta_min - 1.2 * reach, path.min(axis=0))
+    hi = np.maximum(theta_min + 1.2 * reach, path.max(axis=0))
+    pad = 0.05 * (hi - lo)
+    return lo - pad, hi + pad
+
+
+def draw_surface(ax, M, B, Z, L_min, path, theta_min):
+    from matplotlib.ticker import MaxNLocator
+
+    levels = L_min + (Z.max() - L_min) * np.linspace(0.0, 1.0, 16)[1:] ** 2
+    filled = ax.contourf(M, B, Z, levels=np.r_[L_min, levels], cmap="viridis", alpha=0.9)
+    ax.contour(M, B, Z, levels=levels, colors="white", linewidths=0.4, alpha=0.6)
+    bar = ax.figure.colorbar(filled, ax=ax, label="Loss (half-MSE)")
+    bar.locator = MaxNLocator(8)
+    bar.update_ticks()
+    ax.annotate("", xy=theta_min, xytext=path[0], gid="newton_step", zorder=4,
+                arrowprops={"arrowstyle": "-|>", "color": "C3", "lw": 2, "shrinkA": 5,
+                            "shrinkB": 8, "mutation_scale": 16,
+                            "connectionstyle": "arc3,rad=-0.35"})
+    ax.plot([], [], color="C3", lw=2, label="one Newton step (jump)")   # legend entry
+    ax.plot(path[:, 0], path[:, 1], "o-", color="C1", ms=3, lw=1.2, gid="gd_path",
+            label=f"gradient descent ({len(path) - 1} epochs)", zorder=3)
+    ax.plot(*path[0], "ks", ms=7, label="start (0, 0)", zorder=4)
+    ax.plot(*theta_min, "*", color="C3", mec="white", ms=15, label="minimum", zorder=4)
+    ax.set_xlabel("m (slope)")
+    ax.set_ylabel("b (intercept)")
+    ax.set_title("Loss surface over (m, b)")
+    ax.legend(loc="upper right", fontsize="small", framealpha=0.9)
+
+
+ACT_NAMES = {"relu": "ReLU", "sigmoid": "sigmoid", "tanh": "tanh", "linear": "linear"}
+
+
+def unit_contributions(net, grid):
+    """``(C, b2)``: unit ``i``'s contribution ``W2[i] * act(W1[0, i] x + b1[i])``.
+
+    ``C`` has shape (n_points, h); ``C.sum(1) + b2`` is the prediction.
+    """
+    final = final_step(net)
+    W1, W2 = final.coefs_
+    b1, b2 = final.intercepts_
+    if W1.shape[0] != 1 or W2.shape[1] != 1:
+        raise ValueError("plot_hidden_units needs a one-input, one-output network; got "
+                         f"W1 {W1.shape}, W2 {W2.shape}.")
+    Xt = net[:-1].transform(grid) if isinstance(net, Pipeline) else grid
+    params = {"W1": W1, "b1": b1, "W2": W2, "b2": b2}
+    _, (_, H) = kernels.forward_prop(np.asarray(Xt, dtype=W1.dtype), params,
+                                     final.activation)                # H: (p, h)
+    return H * W2[:, 0], float(b2[0])                                 # (p, h)
+
+
+def quadratic_loss(X, y, alpha):
+    r"""The one-feature linear-regression loss, exactly, as a quadratic around 0.
+
+    Returns ``(L0, g, H, theta_min, L_min)`` with :math:`L(\theta) = L_0 +
+    g^\top\theta + \tfrac12\theta^\top H\theta` for :math:`\theta = (m, b)`,
+    from :func:`numpynn.kernels.compute_loss`, ``gradient`` and ``hessian``
+    at :math:`\theta_0 = 0`; ``theta_min`` is where one Newton step
+    (:func:`numpynn.optimizers.newton`) from 0 lands, ``L_min`` its loss.
+    """
+    p0 = {"W1": np.zeros((1, 1)), "b1": np.zeros(1)}
+    y0, cache = kernels.forward_prop(X, p0, "linear")
+    L0 = kernels.compute_loss(y, y0, params=p0, alpha=alpha)
+    grads = kernels.gradient(p0, cache, y, y0, "linear", alpha=alpha)
+    g = np.array([grads["W1"][0, 0], grads["b1"][0]])                # (2,)
+    H = kernels.hessian(X, alpha=alpha)                               # (2, 2)
+    newton(H).step(p0, grads, None)                                   # p0 now at the minimum
+    theta_min = np.array([p0["W1"][0, 0], p0["b1"][0]])              # (2,)
+    L_min = L0 + g @ theta_min + 0.5 * theta_min @ H @ theta_min
+    return L0, g, H, theta_min, L_min
+
+
+def loss_grid(L0, g, H, lo, hi, n_grid):
+    """``(M, B, Z)``: the quadratic of :func:`quadratic_loss` on an n_grid^2 mesh."""
+    M, B = np.meshgrid(np.linspace(lo[0], hi[0], n_grid), np.linspace(lo[1], hi[1], n_grid))
+    D = np.stack([M.ravel(), B.ravel()], axis=1)                      # (G, 2) = theta - 0
+    Z = L0 + D @ g + 0.5 * np.einsum("gi,ij,gj->g", D, H, D)          # (G,)
+    return M, B, Z.reshape(M.shape)

@@ -223,6 +223,19 @@ def test_newton_step_lands_on_the_least_squares_solution(tutorial, alpha):
     assert lo[0] < step.xy[0] < lo[1] and hi[0] < step.xy[1] < hi[1]
 
 
+@pytest.mark.parametrize("alpha", [0.0, 3.0])
+def test_loss_grid_is_compute_loss_at_every_point(tutorial, alpha):
+    from numpynn._plotting import loss_grid, quadratic_loss
+
+    X, y = tutorial
+    L0, g, H, theta_min, L_min = quadratic_loss(X, y, alpha)
+    M, B, Z = loss_grid(L0, g, H, (-50.0, -20.0), (120.0, 30.0), 7)
+    for m, b, z in zip(M.ravel(), B.ravel(), Z.ravel(), strict=True):
+        params = {"W1": np.array([[m]]), "b1": np.array([b])}
+        assert_allclose(z, compute_loss(y, m * X + b, params=params, alpha=alpha), rtol=1e-10)
+    assert np.all(Z >= L_min)
+
+
 def test_surface_needs_one_feature_and_the_bare_model(tutorial):
     X, y = make_regression(n_samples=20, n_features=2, random_state=0)
     with pytest.raises(ValueError, match="one feature"):

@@ -10,6 +10,7 @@ only, runs headless (Agg) and prints where each file went.
 from __future__ import annotations
 
 import argparse
+import sys
 import time
 from pathlib import Path
 
@@ -42,7 +43,11 @@ def main(argv=None):
 
     matplotlib.use("Agg")                     # headless: before pyplot is imported
     if args.command == "demo":
-        return demo(args.out)
+        try:
+            return demo(args.out)
+        except OSError as exc:                # e.g. --out names a file, or no permission
+            print(f"numpynn demo: cannot write to {args.out}: {exc}", file=sys.stderr)
+            return 1
     return 2                                  # pragma: no cover (argparse requires one)
 
 

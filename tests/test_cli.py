@@ -100,3 +100,10 @@ def test_default_out_is_relative_to_the_cwd():
 
     # Parser only: the demo itself runs once, in demo_run.
     assert _parser().parse_args(["demo"]).out == Path("numpynn-demo")
+
+
+def test_unwritable_out_is_a_clean_error(tmp_path, capsys):
+    blocker = tmp_path / "a_file"
+    blocker.write_text("not a directory")
+    assert main(["demo", "--out", str(blocker / "sub")]) == 1
+    assert "cannot write to" in capsys.readouterr().err

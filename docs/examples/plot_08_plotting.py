@@ -12,6 +12,7 @@ function draws on a matplotlib Axes (``ax=``) and returns it; none calls
 # %%
 # Fit and loss, side by side
 # --------------------------
+# sphinx_gallery_thumbnail_number = 2
 import matplotlib.pyplot as plt
 import numpy as np
 from sklearn.datasets import make_regression

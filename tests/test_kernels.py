@@ -5,8 +5,14 @@ from hypothesis import strategies as st
 from numpy.testing import assert_allclose, assert_array_equal
 
 from numpynn.activations import ACTIVATIONS
-from numpynn.kernels import (compute_loss, forward_prop, gradient, hessian, init_params,
-                             update_params)
+from numpynn.kernels import (
+    compute_loss,
+    forward_prop,
+    gradient,
+    hessian,
+    init_params,
+    update_params,
+)
 
 ACTS = list(ACTIVATIONS)
 

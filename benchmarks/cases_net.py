@@ -9,8 +9,10 @@ from functools import partial
 import numpy as np
 from sklearn.metrics import r2_score
 from sklearn.neural_network import MLPRegressor
+from threadpoolctl import threadpool_limits
 
 from numpynn import TwoLayerNet
+from numpynn._blas import SMALL_FLOPS, single_threaded_blas
 
 from ._harness import interleaved, peak_memory
 
@@ -45,6 +47,12 @@ def _fit(est, X, y):
         return est.fit(X, y)
 
 
+def _fit_1t(est, X, y):
+    """MLPRegressor with BLAS on one thread: the thread policy numpynn applies."""
+    with threadpool_limits(1, "blas"):
+        return _fit(est, X, y)
+
+
 def torch_available():
     try:
         import torch  # noqa: F401
@@ -58,6 +66,7 @@ def _torch_fit(X, y, h, epochs):
     import torch
 
     torch.manual_seed(0)
+    torch.set_num_threads(1)            # numpynn's policy for small batches, see docs
     Xt, yt = torch.from_numpy(X), torch.from_numpy(y).reshape(-1, 1)
     dtype = Xt.dtype
     model = torch.nn.Sequential(torch.nn.Linear(X.shape[1], h), torch.nn.ReLU(),
@@ -75,7 +84,7 @@ def _torch_fit(X, y, h, epochs):
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
-            total += float(loss) * xb.shape[0]
+            total += float(loss.detach()) * xb.shape[0]
         losses.append(total / n)
 
     def predict(Xn):
@@ -98,6 +107,10 @@ def gemm_epoch_time(n, d, h, dtype, repeats):
                                                      (h, 1)))
 
     def epoch():
+        with single_threaded_blas(epoch_flops(B, d, h) < SMALL_FLOPS):   # as numpynn
+            _gemms()
+
+    def _gemms():
         for _ in range(n // B):
             np.matmul(Xb, W1, out=Z)
             np.matmul(Z, W2, out=Y)
@@ -118,7 +131,8 @@ def case_network(cfg):
             Xv, yv = make_data(5000, d, dtype, seed=1)
             for h in hs:
                 runners = {"numpynn": partial(_fit, _numpynn(h, epochs), X, y),
-                           "sklearn": partial(_fit, _mlp(h, epochs), X, y)}
+                           "sklearn": partial(_fit, _mlp(h, epochs), X, y),
+                           "sklearn_1t": partial(_fit_1t, _mlp(h, epochs), X, y)}
                 if use_torch:
                     runners["torch"] = partial(_torch_fit, X, y, h, epochs)
                 times, res = interleaved(runners, cfg["repeats"])
@@ -129,6 +143,8 @@ def case_network(cfg):
                        "numpynn_epoch_s": times["numpynn"] / epochs,
                        "sklearn_epoch_s": times["sklearn"] / epochs,
                        "ratio_vs_sklearn": times["numpynn"] / times["sklearn"],
+                       "sklearn_1t_epoch_s": times["sklearn_1t"] / epochs,
+                       "ratio_vs_sklearn_1t": times["numpynn"] / times["sklearn_1t"],
                        "numpynn_loss": res["numpynn"].loss_,
                        "sklearn_loss": res["sklearn"].loss_,
                        "numpynn_r2": float(r2_score(yv, res["numpynn"].predict(Xv))),
@@ -150,7 +166,10 @@ def case_network(cfg):
         "stopping": "numpynn tol=None; MLPRegressor tol=0, n_iter_no_change=1e9",
         "gflops": "4ndh + 6nhk flop per epoch (the five GEMMs); gemm_only: the same "
                   "GEMMs alone with numpy matmul at batch shape",
-        "time": "fit wall time / epochs (includes validation and init)"}}
+        "time": "fit wall time / epochs (includes validation and init)",
+        "threads": "numpynn: BLAS on 1 thread for small batches (its policy); MLP: default "
+                   "threads, and '1t' with BLAS limited to 1 thread by threadpoolctl; "
+                   "torch: torch.set_num_threads(1)"}}
 
 
 def float32_speedups(rows):

@@ -107,7 +107,7 @@ def markdown(res):
                   table(c["bandwidth"]["rows"], [
                       ("dtype", "dtype"), ("n", "n"), ("d", "d"), ("X_MB", "X MB"),
                       ("epoch_s", "s/epoch"), ("bound_s", "read-X bound s"),
-                      ("ratio_vs_bound", "ratio")]), ""]
+                      ("X_read_GBps", "read GB/s"), ("ratio_vs_bound", "ratio")]), ""]
     if "lstsq" in c:
         lines += ["## LinearRegressor lstsq vs LinearRegression", "",
                   _settings(c["lstsq"]),
@@ -122,7 +122,9 @@ def markdown(res):
     if "network" in c:
         cols = [("n", "n"), ("d", "d"), ("h", "h"), ("dtype", "dtype"),
                 ("numpynn_epoch_s", "numpynn s/epoch"), ("sklearn_epoch_s", "MLP s/epoch"),
-                ("ratio_vs_sklearn", "ratio vs MLP")]
+                ("ratio_vs_sklearn", "ratio vs MLP"),
+                ("sklearn_1t_epoch_s", "MLP 1-thread s/epoch"),
+                ("ratio_vs_sklearn_1t", "ratio vs MLP 1-thread")]
         if c["network"]["settings"]["torch"]:
             cols += [("torch_epoch_s", "torch s/epoch"), ("ratio_vs_torch", "ratio vs torch")]
         cols += [("numpynn_loss", "numpynn loss"), ("sklearn_loss", "MLP loss"),

@@ -160,6 +160,58 @@ def flatten(optimizer, params, opt_state):
                  _flat_state(opt_state, keys), grad_views)
 
 
+#: Bytes of one row chunk of a big batch (X, hidden and output rows): the
+#: chunk stays in cache between its forward and backward pass.
+CHUNK_BYTES = 2 << 20
+
+
+def chunk_rows(X, params):
+    """Rows per chunk of a big batch: about :data:`CHUNK_BYTES` of X and layer outputs."""
+    width = X.shape[1] + sum(v.shape[-1] for k, v in params.items() if k.startswith("W"))
+    return max(256, CHUNK_BYTES // (width * X.dtype.itemsize))
+
+
+def loss_and_grads(kernels, params, Xb, yb, swb, workspace):
+    r"""Loss and gradients of one batch, sweeping a big batch in row chunks.
+
+    A batch larger than :data:`CHUNK_BYTES` (a full batch on big data) is
+    cut into row chunks ``c`` of weight :math:`w_c = S_c / S`, each run
+    through the kernels with penalty :math:`\alpha w_c`. Because the loss
+    is a weighted mean, :math:`L = \sum_c w_c L_c` and
+    :math:`\nabla L = \sum_c w_c \nabla L_c` exactly (the penalty terms
+    add up to :math:`\alpha`), while each chunk of ``X`` is read from
+    memory once, not once for the forward pass and again for the gradient,
+    and the hidden activations never exist for all rows at once.
+    """
+    n_b = Xb.shape[0]
+    rows = chunk_rows(Xb, params)
+    if n_b <= 2 * rows:
+        y_pred, cache = kernels.forward(Xb, params, workspace)
+        return (kernels.loss(yb, y_pred, params, swb),
+                kernels.grad(params, cache, yb, y_pred, swb, workspace))
+    total_w = n_b if swb is None else float(swb.sum())
+    loss, acc = 0.0, None
+    for start in range(0, n_b, rows):
+        part = slice(start, start + rows)
+        swc = None if swb is None else swb[part]
+        w = (min(rows, n_b - start) if swc is None else float(swc.sum())) / total_w
+        if w == 0:
+            continue
+        k_c = kernels._replace(alpha=kernels.alpha * w)
+        y_pred, cache = k_c.forward(Xb[part], params, workspace)
+        loss += w * k_c.loss(yb[part], y_pred, params, swc)
+        grads = k_c.grad(params, cache, yb[part], y_pred, swc, workspace)
+        if acc is None:
+            acc = {k: workspace.setdefault(f"acc_{k}", np.empty_like(g))
+                   for k, g in grads.items()}
+            for k, g in grads.items():
+                np.multiply(g, w, out=acc[k])
+        else:
+            for k, g in grads.items():
+                acc[k] += w * g
+    return loss, acc
+
+
 def run_epoch(kernels, optimizer, params, opt_state, X, y, sample_weight,
               batch_size, order, flat=None):
     """One pass of mini-batches; returns ``(mean loss, opt_state)``.
@@ -184,9 +236,7 @@ def run_epoch(kernels, optimizer, params, opt_state, X, y, sample_weight,
         swb = None if sample_weight is None else sample_weight[idx]
         if swb is not None and not swb.sum() > 0:
             continue                            # an all-zero-weight batch teaches nothing
-        y_pred, cache = kernels.forward(Xb, params, workspace)
-        loss = kernels.loss(yb, y_pred, params, swb)
-        grads = kernels.grad(params, cache, yb, y_pred, swb, workspace)
+        loss, grads = loss_and_grads(kernels, params, Xb, yb, swb, workspace)
         if flat is None:
             opt_state = optimizer.step(params, grads, opt_state)
         else:
@@ -236,10 +286,11 @@ def run(kernels: Kernels, optimizer, params, opt_state, X, y, sample_weight,
 
     Notes
     -----
-    When one batch's GEMMs are small (under :data:`numpynn._blas.SMALL_FLOPS`)
-    BLAS runs on one thread during training (see :mod:`numpynn._blas`).
+    When one batch's (or big batch's chunk's, see :func:`loss_and_grads`)
+    GEMMs are small (under :data:`numpynn._blas.SMALL_FLOPS`), BLAS runs on
+    one thread during training (see :mod:`numpynn._blas`).
     """
-    m = min(schedule.batch_size, X.shape[0])
+    m = min(schedule.batch_size, X.shape[0], 2 * chunk_rows(X, params))  # rows per GEMM
     flops = 2 * m * sum(v.size for k, v in params.items() if k.startswith("W"))
     with single_threaded_blas(flops < SMALL_FLOPS):
         return _run(kernels, optimizer, params, opt_state, X, y, sample_weight, schedule,

@@ -188,3 +188,26 @@ def test_gallery_script_has_title(path):
         f"{path.name}: the docstring must start with a title underlined with '='"
     )
     assert len(lines[1].strip()) >= len(lines[0].strip()), f"{path.name}: title underline short"
+
+
+def _python_blocks(text):
+    """The bodies of the ``.. code-block:: python`` directives of an rST page."""
+    blocks, lines = [], text.splitlines()
+    for i, line in enumerate(lines):
+        if line.strip() != ".. code-block:: python":
+            continue
+        body = []
+        for nxt in lines[i + 1:]:
+            if nxt.strip() and not nxt.startswith("   "):
+                break
+            body.append(nxt[3:])
+        blocks.append("\n".join(body).strip("\n"))
+    return blocks
+
+
+@pytest.mark.parametrize("page", sorted(p.name for p in DOCS.glob("*.rst")))
+def test_code_blocks_run(page):
+    """Every Python code block on a page runs, in order, in one namespace."""
+    namespace = {}
+    for block in _python_blocks((DOCS / page).read_text(encoding="utf-8")):
+        exec(compile(block, f"{page} code block", "exec"), namespace)  # noqa: S102

@@ -2,7 +2,7 @@
 
 Run from the repository root, with the ``dask`` extra installed::
 
-    python benchmarks/scaling.py            # about 3 minutes on 2 cores
+    python benchmarks/scaling.py            # about 4 minutes on 2 cores
     python benchmarks/scaling.py --quick    # about 1 minute
 
 Stages, each warmed up once then timed (best of ``--repeats``):
@@ -20,6 +20,7 @@ Prints a Markdown table. These are measurements, not tests.
 """
 
 import argparse
+import os
 import platform
 import tempfile
 import time
@@ -82,8 +83,14 @@ def one_process(n, d, repeats, folder):
     return rows
 
 
-def on_cluster(n_workers, n, d, chunk_rows, repeats):
-    """Rows for a LocalCluster of ``n_workers`` single-threaded processes."""
+def on_cluster(n_workers, n, d, chunk_rows, repeats, malloc_trim=True):
+    """Rows for a LocalCluster of ``n_workers`` single-threaded processes.
+
+    ``malloc_trim=False`` starts the workers without dask's default
+    ``MALLOC_TRIM_THRESHOLD_=65536``, which makes every block's buffers
+    page-fault in afresh.
+    """
+    import dask
     import dask.array as da
     from dask_ml.wrappers import Incremental
     from distributed import Client, LocalCluster, wait
@@ -91,9 +98,12 @@ def on_cluster(n_workers, n, d, chunk_rows, repeats):
     from numpynn.parallel import fit_lstsq_dask
 
     rows = []
-    with LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True,
-                      dashboard_address=None,
-                      scheduler_kwargs={"dashboard_address": ":0"}) as cluster, \
+    trim = {} if malloc_trim else {
+        "distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None}
+    with dask.config.set(trim), \
+            LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True,
+                         dashboard_address=None,
+                         scheduler_kwargs={"dashboard_address": ":0"}) as cluster, \
             Client(cluster) as client:
         rng = da.random.default_rng(0)
         X = rng.standard_normal((n, d), chunks=(chunk_rows, d))
@@ -101,6 +111,7 @@ def on_cluster(n_workers, n, d, chunk_rows, repeats):
         X, y = client.persist([X, y])
         wait([X, y])
         stage = f"{n_workers} worker{'s' if n_workers > 1 else ''}"
+        stage += "" if malloc_trim else ", no malloc trim"
         t = best_time(lambda seed: fit_lstsq_dask(
             X, y, estimator=LinearRegressor(solver="lstsq", random_state=seed)), repeats)
         rows.append((stage, "fit_lstsq_dask (map-reduce)", n / t))
@@ -119,14 +130,18 @@ def main():
     parser.add_argument("--chunk-rows", type=int, default=100_000)
     parser.add_argument("--repeats", type=int, default=None)
     args = parser.parse_args()
+    load_before = os.getloadavg()[0]             # other work on the machine skews timings
     n = args.n or (200_000 if args.quick else 1_000_000)
     repeats = args.repeats or (1 if args.quick else 3)
     with tempfile.TemporaryDirectory() as folder:
         rows = one_process(n, args.d, repeats, Path(folder))
-    for workers in (1, 2):
-        rows += on_cluster(workers, n, args.d, args.chunk_rows, repeats)
+    for malloc_trim in (True, False):
+        for workers in (1, 2):
+            rows += on_cluster(workers, n, args.d, args.chunk_rows, repeats, malloc_trim)
     print(f"n={n:,} samples, d={args.d} features, float64, chunks of {args.chunk_rows:,} "
-          f"rows; {platform.processor() or platform.machine()}, best of {repeats}\n")
+          f"rows; {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
+          f"best of {repeats}; load average {load_before:.1f} before, "
+          f"{os.getloadavg()[0]:.1f} after\n")
     print("| where | what | samples/s |\n|---|---|---:|")
     for where, what, rate in rows:
         print(f"| {where} | {what} | {rate:,.0f} |")

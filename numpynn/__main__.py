@@ -2,8 +2,10 @@
 
 The demo is the main job: the beginners' tutorial end to end (gradient
 descent on ``make_regression``, its epoch log, held-out metrics and the
-pictures of learning), then Moore's law on the embedded transistor counts
-(a straight line on log10 and a few ReLU units). It composes public calls
+pictures of learning), then Moore's law on the embedded transistor counts:
+a straight line on log10 (the doubling time), and on the raw counts the
+talk's point, a few ReLU units bending a straight line into the
+exponential. It composes public calls
 only, runs headless (Agg) and prints where each file went.
 """
 
@@ -19,6 +21,11 @@ import numpy as np
 TUTORIAL = {"n_samples": 200, "n_features": 1, "noise": 10, "random_state": 42}
 SPLIT_SEED = 42
 MOORE_UNITS = 3
+# On raw counts in billions, seed 1 gives three units switching on at successive years
+# (about 2000, 2008 and 2015), each bending the line further upwards, as in the talk.
+MOORE_NET = {"hidden_units": MOORE_UNITS, "learning_rate": 0.02, "max_iter": 4000,
+             "batch_size": None, "alpha": 0.0, "tol": None, "random_state": 1}
+TALK_UNITS = {"mm": [1, 1, 1], "nn": [1e4, 1e5, 7.5e5], "bb": [0, -35, -40]}
 
 
 def _parser():
@@ -125,12 +132,10 @@ def _tutorial(out):
 
 def _moore(out):
     from matplotlib.ticker import FuncFormatter
-    from sklearn.pipeline import make_pipeline
-    from sklearn.preprocessing import StandardScaler
 
     from . import plotting
     from .datasets import load_moore
-    from .estimators import LinearRegressor, TwoLayerNet
+    from .estimators import LinearRegressor
 
     X, counts = load_moore(return_X_y=True)
     y = np.log10(counts)
@@ -141,27 +146,91 @@ def _moore(out):
           f"(R^2 = {line.score(X, y):.4f})")
     print(f"Transistor counts double every log10(2) / {slope:.4f} = "
           f"{np.log10(2) / slope:.2f} years (x{10 ** slope:.3f} a year)")
-    net = make_pipeline(StandardScaler(), TwoLayerNet(
-        hidden_units=MOORE_UNITS, learning_rate=0.05, max_iter=2000, batch_size=None,
-        alpha=0.0, tol=None, random_state=10)).fit(X, y)
-    print(f"TwoLayerNet, {MOORE_UNITS} ReLU units on standardised years: "
-          f"R^2 = {net.score(X, y):.4f}")
 
-    powers = FuncFormatter(lambda v, _: f"$10^{{{v:g}}}$")
     ax = plotting.plot_fit(line, X, y)
-    grid = np.linspace(X.min(), X.max(), 300).reshape(-1, 1)
-    ax.plot(grid[:, 0], net.predict(grid), color="C2", lw=2,
-            label=f"TwoLayerNet ({MOORE_UNITS} ReLU units)")
+    ax.get_lines()[-1].set_label("LinearRegressor on log10(count)")
     ax.set(xlabel="year of introduction", ylabel="transistors (log scale)",
            title=f"Moore's law: counts double every {np.log10(2) / slope:.2f} years")
-    ax.yaxis.set_major_formatter(powers)
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"$10^{{{v:g}}}$"))
     ax.legend(loc="upper left")
-    files = [(_save(ax.figure, out / "moore.png"), "Moore's law, line and network")]
-    ax = plotting.plot_hidden_units(net, X, y)
-    ax.set(xlabel="year of introduction", ylabel="log10(transistors)")
-    files.append((_save(ax.figure, out / "moore_hidden_units.png"),
-                  "each ReLU unit's contribution and their sum"))
-    return files
+    files = [(_save(ax.figure, out / "moore.png"), "Moore's law, a line on log10")]
+    return files + _moore_relu(out, X, counts / 1e9)
+
+
+def _talk_units(years):
+    """The talk's hand-set f(x) = sum_i n_i relu(m_i x + b_i), in billions of transistors.
+
+    The talk takes x = year - 1970 and counts in thousands.
+    """
+    x = np.asarray(years, dtype=np.float64) - 1970.0                    # (p,)
+    Z = np.outer(x, TALK_UNITS["mm"]) + TALK_UNITS["bb"]                # (p, 3)
+    return np.maximum(Z, 0.0) @ TALK_UNITS["nn"] * 1e3 / 1e9            # (p,)
+
+
+def _kinks(net):
+    """Years where each ReLU unit of a StandardScaler + TwoLayerNet pipeline switches on."""
+    scaler, model = net[0], net[-1]
+    w, b = model.coefs_[0][0], model.intercepts_[0]                      # (h,), (h,)
+    return scaler.mean_[0] - b / w * scaler.scale_[0]                    # (h,)
+
+
+def _moore_relu(out, X, y):
+    """The talk's point: on the raw counts a few ReLU units bend a line upwards."""
+    from sklearn.metrics import r2_score
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    from .estimators import LinearRegressor, TwoLayerNet
+
+    line = LinearRegressor(solver="lstsq").fit(X, y)
+    net = make_pipeline(StandardScaler(), TwoLayerNet(**MOORE_NET)).fit(X, y)
+    kinks = ", ".join(f"{k:.0f}" for k in np.sort(_kinks(net)))
+    r2 = {"line": line.score(X, y), "net": net.score(X, y),
+          "talk": r2_score(y, _talk_units(X[:, 0]))}
+    print("On the linear scale (raw counts in billions; in-sample R^2, same data):")
+    print(f"  straight line (LinearRegressor on raw counts):  R^2 = {r2['line']:.4f}")
+    print(f"  TwoLayerNet, {MOORE_UNITS} ReLU units on standardised years "
+          f"(kinks at {kinks}):  R^2 = {r2['net']:.4f}")
+    print(f"  the talk's hand-set units (mm={TALK_UNITS['mm']}, nn=[1e4, 1e5, 7.5e5], "
+          f"bb={TALK_UNITS['bb']}):  R^2 = {r2['talk']:.4f}")
+
+    ax = _relu_bend_figure(X, y, line, net, r2)
+    return [(_save(ax.figure, out / "moore_relu_bend.png"),
+             "raw counts, a straight line and the ReLU units bending it")]
+
+
+def _relu_bend_figure(X, y, line, net, r2):
+    """Raw counts on a linear axis, the straight line, the units, their sum, the talk's."""
+    import matplotlib.pyplot as plt
+
+    from . import plotting
+
+    _, ax = plt.subplots(figsize=(9, 6), layout="constrained")
+    plotting.plot_hidden_units(net, X, y, ax=ax)
+    grid = np.linspace(X.min(), X.max(), 300)
+    ax.plot(grid, line.predict(grid.reshape(-1, 1)), color="C3", lw=1.6, gid="line",
+            label=f"straight line (LinearRegressor), R$^2$ = {r2['line']:.2f}")
+    ax.plot(grid, _talk_units(grid), "-.", color="C4", lw=1.6, gid="talk",
+            label=f"the talk's hand-set units (2018), R$^2$ = {r2['talk']:.2f}")
+    _gid(ax, "sum").set(label=f"ReLU network: sum = prediction, R$^2$ = {r2['net']:.2f}",
+                        zorder=3)
+    kinks = _kinks(net)                                                   # (h,)
+    on = np.where(net[-1].coefs_[0][0] > 0, "on from", "on until")
+    for i, year in enumerate(kinks):
+        unit = _gid(ax, f"unit{i}")
+        unit.set_label(f"{unit.get_label()}, {on[i]} {year:.0f}")
+    seen = kinks[(kinks >= X.min()) & (kinks <= X.max())]
+    ax.plot(seen, net.predict(seen.reshape(-1, 1)), "o", ms=7, mfc="white", mec="k",
+            gid="kinks", zorder=4, label="kinks (a unit switches)")
+    ax.set(xlabel="year of introduction", ylabel="transistors (billions, linear scale)",
+           title=f"{MOORE_UNITS} ReLU units bend a straight line into Moore's exponential "
+                 f"(kinks at {', '.join(f'{k:.0f}' for k in np.sort(seen))})")
+    ax.legend(loc="upper left", fontsize="small")
+    return ax
+
+
+def _gid(ax, gid):
+    return next(line for line in ax.get_lines() if line.get_gid() == gid)
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 from sklearn.base import clone
+from sklearn.compose import TransformedTargetRegressor
 from sklearn.pipeline import Pipeline
 
 from . import kernels
@@ -190,22 +191,61 @@ def draw_surface(ax, M, B, Z, L_min, path, theta_min):
 ACT_NAMES = {"relu": "ReLU", "sigmoid": "sigmoid", "tanh": "tanh", "linear": "linear"}
 
 
+def split_target(model):
+    """``(regressor_, transformer_)`` of a fitted TransformedTargetRegressor.
+
+    ``(model, None)`` for anything else.
+    """
+    if isinstance(model, TransformedTargetRegressor) and hasattr(model, "transformer_"):
+        return model.regressor_, model.transformer_
+    return model, None
+
+
+def hidden_net(model):
+    """The network inside a TransformedTargetRegressor and/or a Pipeline."""
+    return final_step(split_target(model)[0])
+
+
+def affine_back(transformer, C, c):
+    """Map contributions ``C`` (p, h) and bias ``c`` back through an affine target transform.
+
+    With ``inverse_transform(t) = a + s t`` the prediction ``a + s (C.sum(1) + c)``
+    splits as ``(s C).sum(1) + (a + s c)``; any other transform raises.
+    """
+    def inv(t):
+        t = np.reshape(np.asarray(t, dtype=np.float64), (-1, 1))        # (p, 1)
+        return np.asarray(transformer.inverse_transform(t), dtype=np.float64).ravel()
+
+    a = inv([0.0])[0]
+    s = inv([1.0])[0] - a
+    total = C.sum(axis=1) + c                                         # (p,)
+    back = inv(total)
+    if not np.allclose(back, a + s * total, rtol=1e-7, atol=1e-9 * (np.abs(back).max() + 1)):
+        raise ValueError("plot_hidden_units needs an affine target transform (e.g. "
+                         "StandardScaler) for the units to add up on the target's scale; "
+                         f"{type(transformer).__name__} is not affine.")
+    return C * s, float(a + s * c)
+
+
 def unit_contributions(net, grid):
     """``(C, b2)``: unit ``i``'s contribution ``W2[i] * act(W1[0, i] x + b1[i])``.
 
-    ``C`` has shape (n_points, h); ``C.sum(1) + b2`` is the prediction.
+    ``C`` has shape (n_points, h); ``C.sum(1) + b2`` is the prediction. Through a
+    TransformedTargetRegressor both are mapped back to the target's own scale.
     """
-    final = final_step(net)
+    reg, target = split_target(net)
+    final = final_step(reg)
     W1, W2 = final.coefs_
     b1, b2 = final.intercepts_
     if W1.shape[0] != 1 or W2.shape[1] != 1:
         raise ValueError("plot_hidden_units needs a one-input, one-output network; got "
                          f"W1 {W1.shape}, W2 {W2.shape}.")
-    Xt = net[:-1].transform(grid) if isinstance(net, Pipeline) else grid
+    Xt = reg[:-1].transform(grid) if isinstance(reg, Pipeline) else grid
     params = {"W1": W1, "b1": b1, "W2": W2, "b2": b2}
     _, (_, H) = kernels.forward_prop(np.asarray(Xt, dtype=W1.dtype), params,
                                      final.activation)                # H: (p, h)
-    return H * W2[:, 0], float(b2[0])                                 # (p, h)
+    C, c = H * W2[:, 0], float(b2[0])                                 # (p, h)
+    return (C, c) if target is None else affine_back(target, C, c)
 
 
 def quadratic_loss(X, y, alpha):

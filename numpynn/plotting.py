@@ -373,10 +373,14 @@ def plot_hidden_units(net, X, y, ax=None, *, n_points=300, max_legend=8):
 
     Parameters
     ----------
-    net : fitted TwoLayerNet, or a Pipeline ending with one
+    net : fitted TwoLayerNet, Pipeline ending with one, or TransformedTargetRegressor
         One input feature, one output. With a Pipeline the units are drawn
         against the raw ``x`` (the earlier steps, e.g. ``StandardScaler``,
-        are applied inside).
+        are applied inside). With a
+        :class:`~sklearn.compose.TransformedTargetRegressor` they are drawn on
+        the target's own scale: its transform must be affine (e.g.
+        ``StandardScaler``, or counts in other units), so that each unit
+        scales and the bias shifts; any other transform raises ValueError.
     X : array-like of shape (n_samples, 1)
     y : array-like of shape (n_samples,)
     ax : matplotlib Axes, default=None
@@ -404,7 +408,8 @@ def plot_hidden_units(net, X, y, ax=None, *, n_points=300, max_legend=8):
     grid = _p.x_grid(X, n_points)
     C, bias = _p.unit_contributions(net, grid)
     x = np.asarray(grid, dtype=np.float64)[:, 0]
-    act = _p.final_step(net).activation
+    hidden = _p.hidden_net(net)
+    act = hidden.activation
     ax.scatter(np.asarray(X, dtype=np.float64).ravel(), np.asarray(y).ravel(), s=18,
                alpha=0.6, color="0.4", label="data")
     for i in range(C.shape[1]):
@@ -418,6 +423,6 @@ def plot_hidden_units(net, X, y, ax=None, *, n_points=300, max_legend=8):
     ax.set_xlabel(_p.feature_name(X))
     ax.set_ylabel("y")
     units = f"{C.shape[1]} {_p.ACT_NAMES.get(act, act)} units"
-    ax.set_title(f"Hidden units of {_p.model_name(net)} ({units}) and their sum")
+    ax.set_title(f"Hidden units of {type(hidden).__name__} ({units}) and their sum")
     ax.legend(loc="best", fontsize="small")
     return ax

@@ -14,6 +14,7 @@ import pytest  # noqa: E402
 from numpy.testing import assert_allclose, assert_array_equal  # noqa: E402
 from PIL import Image  # noqa: E402
 from sklearn.base import clone  # noqa: E402
+from sklearn.compose import TransformedTargetRegressor  # noqa: E402
 from sklearn.datasets import make_regression  # noqa: E402
 from sklearn.linear_model import LinearRegression, Ridge  # noqa: E402
 from sklearn.pipeline import make_pipeline  # noqa: E402
@@ -272,6 +273,41 @@ def test_hidden_units_sum_to_predict(tutorial):
         assert_allclose(u.get_ydata(), W2[i, 0] * np.maximum(W1[0, i] * xs + b1[i], 0.0),
                         atol=1e-12)
     assert x[0] == X.min() and x[-1] == X.max()
+
+
+def test_hidden_units_through_an_affine_target_transform(tutorial):
+    # Units are drawn on the target's own scale: scaled by the transform, bias shifted.
+    X, y = tutorial
+    h = 3
+    model = TransformedTargetRegressor(
+        regressor=make_pipeline(StandardScaler(), TwoLayerNet(
+            hidden_units=h, max_iter=40, tol=None, random_state=1)),
+        transformer=StandardScaler()).fit(X, 1e6 + 1e3 * y)
+    ax = plot_hidden_units(model, X, 1e6 + 1e3 * y)
+    x = _gid(ax, "sum").get_xdata()
+    pred = model.predict(x.reshape(-1, 1))
+    units = [_gid(ax, f"unit{i}").get_ydata() for i in range(h)]
+    assert_allclose(sum(units) + _gid(ax, "bias").get_ydata(), pred, rtol=1e-10)
+    assert_allclose(_gid(ax, "sum").get_ydata(), pred, rtol=1e-10)
+    scaler, net = model.regressor_[0], model.regressor_[-1]
+    t_scale = model.transformer_.scale_[0]
+    (W1, W2), (b1, b2) = net.coefs_, net.intercepts_
+    xs = (x - scaler.mean_[0]) / scaler.scale_[0]
+    for i in range(h):
+        assert_allclose(units[i], t_scale * W2[i, 0] * np.maximum(W1[0, i] * xs + b1[i], 0.0),
+                        atol=1e-6)
+    assert_allclose(_gid(ax, "bias").get_ydata(),
+                    model.transformer_.mean_[0] + t_scale * b2[0])
+    assert "TwoLayerNet" in ax.get_title()
+
+
+def test_hidden_units_refuse_a_curved_target_transform(tutorial):
+    X, y = tutorial
+    model = TransformedTargetRegressor(
+        regressor=TwoLayerNet(hidden_units=2, max_iter=5, tol=None, random_state=0),
+        func=np.log, inverse_func=np.exp).fit(X, np.exp(y / 100))
+    with pytest.raises(ValueError, match="affine"):
+        plot_hidden_units(model, X, y)
 
 
 def test_hidden_units_need_one_input():

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ._fitting import restore_on_error
 from ._validation import check_params
 from .estimators import LinearRegressor
 from .lstsq import qr_combine, qr_update
@@ -208,7 +209,8 @@ def fit_lstsq_dask(X, y, sample_weight=None, *, estimator=None, split_every=8):
     (R,) = dask.compute(R)
     if R[0, 0] == 0:
         raise ValueError("fit_lstsq_dask needs at least one sample with positive weight.")
-    for attr in [a for a in vars(est) if a.endswith("_") and not a.startswith("__")]:
-        delattr(est, attr)
-    est.n_features_in_ = X.shape[1]
-    return est._set_lstsq_state(R, X.shape[1], dtype, max(X.shape), first=True)
+    with restore_on_error(est):                  # a failed solve keeps the old model
+        for attr in [a for a in vars(est) if a.endswith("_") and not a.startswith("__")]:
+            delattr(est, attr)
+        est.n_features_in_ = X.shape[1]
+        return est._set_lstsq_state(R, X.shape[1], dtype, max(X.shape), first=True)

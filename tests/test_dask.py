@@ -168,3 +168,13 @@ def test_incremental_scores_with_mean_squared_error(client, rng):
                                scoring="neg_mean_squared_error").fit(dX, dy)
     mse = -inc.score(dX, dy)
     assert 0 <= mse < 0.05 * np.var(y)
+
+
+def test_a_failed_fit_keeps_the_previous_model(client, rng):
+    X, y = tall_data(rng, n=600, d=3)
+    est = fit_lstsq_dask(da.from_array(X, chunks=200), da.from_array(y, chunks=200))
+    coef = est.coef_.copy()
+    with pytest.raises(ValueError, match="positive weight"):
+        fit_lstsq_dask(da.from_array(X, chunks=200), da.from_array(y, chunks=200),
+                       da.zeros(600, chunks=200), estimator=est)
+    assert_allclose(est.coef_, coef, rtol=0)

@@ -171,7 +171,7 @@ def chunk_rows(X, params):
     return max(256, CHUNK_BYTES // (width * X.dtype.itemsize))
 
 
-def loss_and_grads(kernels, params, Xb, yb, swb, workspace):
+def loss_and_grads(kernels, params, Xb, yb, swb, workspace, rows=None):
     r"""Loss and gradients of one batch, sweeping a big batch in row chunks.
 
     A batch larger than :data:`CHUNK_BYTES` (a full batch on big data) is
@@ -184,7 +184,7 @@ def loss_and_grads(kernels, params, Xb, yb, swb, workspace):
     and the hidden activations never exist for all rows at once.
     """
     n_b = Xb.shape[0]
-    rows = chunk_rows(Xb, params)
+    rows = rows or chunk_rows(Xb, params)
     if n_b <= 2 * rows:
         y_pred, cache = kernels.forward(Xb, params, workspace)
         return (kernels.loss(yb, y_pred, params, swb),
@@ -229,6 +229,7 @@ def run_epoch(kernels, optimizer, params, opt_state, X, y, sample_weight,
     Xbuf = np.empty((m, X.shape[1]), X.dtype) if dense and order is not None else None
     ybuf = np.empty((m,) + y.shape[1:], y.dtype) if order is not None else None
     workspace = {} if flat is None else {f"grad_{k}": v for k, v in flat.grad_views.items()}
+    rows = chunk_rows(X, params)
     total = 0.0
     weight = 0.0
     for idx in _batches(n, batch_size, order):
@@ -236,7 +237,7 @@ def run_epoch(kernels, optimizer, params, opt_state, X, y, sample_weight,
         swb = None if sample_weight is None else sample_weight[idx]
         if swb is not None and not swb.sum() > 0:
             continue                            # an all-zero-weight batch teaches nothing
-        loss, grads = loss_and_grads(kernels, params, Xb, yb, swb, workspace)
+        loss, grads = loss_and_grads(kernels, params, Xb, yb, swb, workspace, rows)
         if flat is None:
             opt_state = optimizer.step(params, grads, opt_state)
         else:

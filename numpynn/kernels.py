@@ -175,17 +175,25 @@ def _buffer(workspace, name, shape, dtype):
     if workspace is None:
         return None
     buf = workspace.get(name)
-    if (buf is None or buf.dtype != dtype or buf.shape[1:] != tuple(shape[1:])
-            or buf.shape[0] < shape[0]):
+    if (buf is None or buf.shape[0] < shape[0] or buf.shape[1:] != shape[1:]
+            or buf.dtype != dtype):
         buf = workspace[name] = np.empty(shape, dtype)
-    return buf[:shape[0]]
+    return buf[:shape[0]] if buf.shape[0] != shape[0] else buf
 
 
 def _matmul(A, B, workspace, name):
-    """``A @ B`` as an ndarray, written into ``workspace[name]`` when A is dense."""
-    if workspace is None or not isinstance(A, np.ndarray):
+    """``A @ B`` as an ndarray, written into ``workspace[name]`` when A is dense.
+
+    With an inner dimension of 1 (one feature, or one output's delta times
+    ``W.T``) the product is an outer product: a broadcast multiply, which
+    is exact and several times faster than a BLAS GEMM with ``K = 1``.
+    """
+    if not isinstance(A, np.ndarray):
         return np.asarray(A @ B)                          # sparse A: a fresh array
-    out = _buffer(workspace, name, (A.shape[0], B.shape[1]), np.result_type(A, B))
+    dtype = A.dtype if A.dtype == B.dtype else np.result_type(A, B)
+    out = _buffer(workspace, name, (A.shape[0], B.shape[1]), dtype)
+    if A.shape[1] == 1:
+        return np.multiply(A, B, out=out)                 # (n, 1) * (1, m) -> (n, m)
     return np.matmul(A, B, out=out)
 
 

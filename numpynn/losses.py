@@ -67,9 +67,10 @@ def compute_loss(y, y_pred, *, sample_weight=None, params=None, alpha=0.0):
     0.25
     """
     y = _as_pair(y, y_pred)
-    sq = (y_pred - y) ** 2
+    sq = np.subtract(y_pred, y)
+    np.square(sq, out=sq)                                  # (n, k)
     if sample_weight is None:
-        loss = 0.5 * float(np.mean(sq))
+        loss = 0.5 * float(sq.sum()) / sq.size             # the mean, pairwise-summed
         sw_sum = y.shape[0]
     else:
         sw_sum = float(np.sum(sample_weight))

@@ -100,6 +100,8 @@ def on_cluster(n_workers, n, d, chunk_rows, repeats, malloc_trim=True):
     rows = []
     trim = {} if malloc_trim else {
         "distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None}
+    if not malloc_trim:          # an earlier cluster's nanny exported it into this process
+        os.environ.pop("MALLOC_TRIM_THRESHOLD_", None)
     with dask.config.set(trim), \
             LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True,
                          dashboard_address=None,
@@ -135,8 +137,8 @@ def main():
     repeats = args.repeats or (1 if args.quick else 3)
     with tempfile.TemporaryDirectory() as folder:
         rows = one_process(n, args.d, repeats, Path(folder))
-    for malloc_trim in (True, False):
-        for workers in (1, 2):
+    for workers in (1, 2):
+        for malloc_trim in (True, False):        # alternate, so drifting load hits both
             rows += on_cluster(workers, n, args.d, args.chunk_rows, repeats, malloc_trim)
     print(f"n={n:,} samples, d={args.d} features, float64, chunks of {args.chunk_rows:,} "
           f"rows; {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "

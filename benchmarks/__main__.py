@@ -19,7 +19,7 @@ from .report import check_targets, markdown, plots
 MODES = {
     "full": dict(
         repeats=3, memory=True, torch=True,
-        py_ns=[200, 2_000, 10_000, 100_000, 1_000_000], py_epochs=3, py_time_limit=5.0,
+        py_ns=[200, 2_000, 10_000, 100_000, 1_000_000], py_epochs=10, py_time_limit=6.0,
         gd_n=100_000, gd_d=20, gd_epochs=5,
         bw_n=1_000_000, bw_d=20, bw_epochs=6, bw_bytes=512 << 20,
         lstsq_shapes=[(200_000, 50), (1_000_000, 20)],
@@ -27,7 +27,7 @@ MODES = {
     ),
     "quick": dict(
         repeats=3, memory=True, torch=True,
-        py_ns=[200, 2_000, 10_000, 50_000], py_epochs=3, py_time_limit=2.0,
+        py_ns=[200, 2_000, 10_000, 50_000], py_epochs=10, py_time_limit=2.0,
         gd_n=20_000, gd_d=20, gd_epochs=3,
         bw_n=300_000, bw_d=20, bw_epochs=5, bw_bytes=256 << 20,
         lstsq_shapes=[(50_000, 50), (200_000, 20)],

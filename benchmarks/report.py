@@ -106,7 +106,8 @@ def markdown(res):
                   _settings(c["bandwidth"]),
                   table(c["bandwidth"]["rows"], [
                       ("dtype", "dtype"), ("n", "n"), ("d", "d"), ("X_MB", "X MB"),
-                      ("epoch_s", "s/epoch"), ("bound_s", "read-X bound s"),
+                      ("epoch_s", "s/epoch"), ("sum_s", "np.sum(X) s"),
+                      ("gemv_s", "X @ ones s"), ("bound_s", "read-X bound s"),
                       ("X_read_GBps", "read GB/s"), ("ratio_vs_bound", "ratio")]), ""]
     if "lstsq" in c:
         lines += ["## LinearRegressor lstsq vs LinearRegression", "",

@@ -7,6 +7,7 @@ optimizer, the parameter dict and the data, and reports what happened in a
 
 from __future__ import annotations
 
+import threading
 import warnings
 from collections.abc import Callable
 from typing import NamedTuple
@@ -190,8 +191,45 @@ def loss_and_grads(kernels, params, Xb, yb, swb, workspace, rows=None):
         return (kernels.loss(yb, y_pred, params, swb),
                 kernels.grad(params, cache, yb, y_pred, swb, workspace))
     total_w = n_b if swb is None else float(swb.sum())
+    starts = list(range(0, n_b, rows))
+    if len(starts) < 4:
+        return _sweep(kernels, params, Xb, yb, swb, total_w, starts, rows, workspace)
+    # Two contiguous halves, the second on a helper thread with its own
+    # workspace (the kernels are pure; NumPy and BLAS release the GIL): two
+    # cores read X at once. The split depends only on n and rows, and the
+    # halves are added in order, so results are reproducible.
+    half = len(starts) // 2
+    side = workspace.setdefault("_helper", {})
+    out = {}
+
+    def helper():
+        try:
+            out["result"] = _sweep(kernels, params, Xb, yb, swb, total_w, starts[half:],
+                                   rows, side)
+        except BaseException as exc:        # re-raised on the calling thread
+            out["error"] = exc
+
+    thread = threading.Thread(target=helper, daemon=True)
+    thread.start()
+    loss, acc = _sweep(kernels, params, Xb, yb, swb, total_w, starts[:half], rows,
+                       workspace)
+    thread.join()
+    if "error" in out:
+        raise out["error"]
+    loss2, acc2 = out["result"]
+    if acc is None:
+        return loss2, acc2
+    if acc2 is not None:
+        for k in acc:
+            acc[k] += acc2[k]
+    return loss + loss2, acc
+
+
+def _sweep(kernels, params, Xb, yb, swb, total_w, starts, rows, workspace):
+    """Weighted sum of the loss and gradients over the row chunks at ``starts``."""
+    n_b = Xb.shape[0]
     loss, acc = 0.0, None
-    for start in range(0, n_b, rows):
+    for start in starts:
         part = slice(start, start + rows)
         swc = None if swb is None else swb[part]
         w = (min(rows, n_b - start) if swc is None else float(swc.sum())) / total_w

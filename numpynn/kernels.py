@@ -156,9 +156,9 @@ def gradient(params, cache, y, y_pred, activation="relu", *, alpha=0.0,
             gW += (alpha / sw_sum) * W
         grads[f"W{layer}"] = gW
         b = params[f"b{layer}"]
-        grads[f"b{layer}"] = np.sum(delta, axis=0,        # (fan_out,)
-                                    out=_buffer(workspace, f"grad_b{layer}", b.shape,
-                                                delta.dtype))
+        grads[f"b{layer}"] = np.add.reduce(delta, axis=0,  # (fan_out,)
+                                           out=_buffer(workspace, f"grad_b{layer}",
+                                                       b.shape, delta.dtype))
         if layer > 1:
             delta = _matmul(delta, W.T, workspace, f"delta{layer - 1}")  # (n, fan_in)
             delta *= deriv(A_prev, out=_buffer(workspace, "deriv", A_prev.shape,

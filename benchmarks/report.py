@@ -168,7 +168,7 @@ def plots(res, out_dir):
         py = [r for r in rows if r.get("python_epoch_s")]
         ax.loglog([r["n"] for r in py], [r["python_epoch_s"] for r in py], "s-",
                   label="pure Python (talk)")
-        ax.set(xlabel="n samples", ylabel="seconds per epoch",
+        ax.set(xlabel="n samples", ylabel="seconds per epoch (log-log)",
                title="Gradient-descent epoch, 1 feature")
         ax.legend()
         paths.append(_save(fig, out_dir / "time_vs_n.png", plt))
@@ -177,12 +177,16 @@ def plots(res, out_dir):
         n0 = rows[0]["n"]
         fig, ax = plt.subplots(figsize=(6, 4))
         for who, key in (("numpynn", "numpynn_epoch_s"), ("MLPRegressor", "sklearn_epoch_s"),
+                         ("MLPRegressor 1 thread", "sklearn_1t_epoch_s"),
                          ("torch", "torch_epoch_s")):
             for dtype, style in (("float64", "-"), ("float32", "--")):
                 pts = [(r["h"], r[key]) for r in rows
                        if r["n"] == n0 and r["dtype"] == dtype and key in r]
                 if pts:
                     ax.loglog(*zip(*pts, strict=True), "o" + style, label=f"{who} {dtype}")
+        hs = sorted({r["h"] for r in rows if r["n"] == n0})
+        ax.set_xticks(hs, [str(h) for h in hs])
+        ax.minorticks_off()
         ax.set(xlabel="hidden units", ylabel="seconds per epoch",
                title=f"Two-layer net, adam, batch 200, n={n0}")
         ax.legend(fontsize=8)

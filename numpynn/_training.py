@@ -119,7 +119,10 @@ def _pack(arrays, buf=None):
 def _flat_state(state, keys):
     if isinstance(state, dict):
         if state.keys() == keys:                # a per-parameter dict (velocity, m, v)
-            return {"flat": _pack(state)}
+            ordered = {k: state[k] for k in keys}   # pack in the parameters' order
+            buf = _pack(ordered)
+            state.update(ordered)
+            return {"flat": buf}
         return {k: _flat_state(v, keys) for k, v in state.items()}
     return state
 

@@ -56,6 +56,14 @@ def _warn_not_converged(est, result, max_iter):
             f"converging (tol={est.tol}); increase max_iter or learning_rate.",
             ConvergenceWarning, stacklevel=2,
         )
+    tail = np.asarray(result.loss_curve[-(est.n_iter_no_change + 1):])
+    if result.converged and not result.val_scores and np.all(np.diff(tail) > 0):
+        warnings.warn(
+            f"{type(est).__name__}: stopped because the loss rose in each of the last "
+            f"{len(tail) - 1} epochs (from {tail[0]:.4g} to {tail[-1]:.4g}), which is "
+            "divergence, not convergence: use a smaller learning_rate.",
+            ConvergenceWarning, stacklevel=2,
+        )
 
 
 def _train(est, kernels, optimizer, opt_state, params, X, y, sw, batch_size, rng,

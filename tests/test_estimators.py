@@ -322,3 +322,50 @@ def test_divergence_raises_for_every_optimizer(rng, optimizer):
     with pytest.raises(ValueError, match="diverged at epoch"):
         net.fit(X, y)
     assert not hasattr(net, "coefs_")
+
+
+def test_a_rising_loss_is_not_reported_as_convergence(rng):
+    X = rng.normal(size=(100, 2))
+    y = X @ [1.0, 2.0] + rng.normal(size=100)
+    L = 1 / LinearRegressor(max_iter=1, tol=None).fit(X, y).learning_rate_
+    for factor in (2.05, 2.3):          # past the 2/L stability bound
+        with pytest.warns(ConvergenceWarning, match="loss rose in each of the last 10"):
+            reg = LinearRegressor(learning_rate=factor / L, max_iter=200).fit(X, y)
+        assert np.all(np.diff(reg.loss_curve_[-11:]) > 0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        LinearRegressor(learning_rate=1.9 / L, max_iter=5000).fit(X, y)
+
+
+def test_flat_optimizer_state_follows_the_parameters_order(rng):
+    """Optimizer state whose dicts list keys in another order (e.g. rebuilt
+    from a file) must still step each parameter with its own moments."""
+    X, y = rng.normal(size=(64, 3)), rng.normal(size=64)
+    ref = TwoLayerNet(hidden_units=4, shuffle=False, tol=None, random_state=0)
+    ref.partial_fit(X, y)
+    other = clone(ref).partial_fit(X, y)
+    state = other._optimizer_state
+    for key in ("m", "v"):
+        state[key] = {k: state[key][k].copy() for k in reversed(list(state[key]))}
+    ref.partial_fit(X, y)
+    other.partial_fit(X, y)
+    for a, b in zip(ref.coefs_ + ref.intercepts_, other.coefs_ + other.intercepts_,
+                    strict=True):
+        assert_array_equal(a, b)
+
+
+def test_chunked_full_batch_equals_one_pass(rng):
+    """A full batch bigger than the chunk size is swept in row chunks (and two
+    threads); the weighted sums must equal the one-pass kernels."""
+    from numpynn._training import Kernels, loss_and_grads
+
+    X, y = rng.normal(size=(5000, 6)), rng.normal(size=(5000, 2))
+    sw = rng.uniform(0.5, 2.0, 5000)
+    kernels = Kernels("tanh", 0.3)
+    from numpynn.kernels import init_params
+    params = init_params((6, 8, 2), "tanh", rng)
+    one_loss, one_grads = loss_and_grads(kernels, params, X, y, sw, {}, rows=10**6)
+    loss, grads = loss_and_grads(kernels, params, X, y, sw, {}, rows=300)
+    assert_allclose(loss, one_loss, rtol=1e-12)
+    for k in params:
+        assert_allclose(grads[k], one_grads[k], rtol=1e-10, atol=1e-14)

@@ -5,11 +5,14 @@ Functions, not a base class: each estimator calls what it needs.
 
 from __future__ import annotations
 
+import warnings
 from contextlib import contextmanager
 
 import numpy as np
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.validation import validate_data
 
+from ._training import Schedule, run
 from ._validation import check_sample_weight
 
 FLOATS = (np.float64, np.float32)
@@ -123,3 +126,52 @@ def record_run(est, result, *, incremental, n_seen):
         est.validation_scores_ = prev_s + [float(v) for v in result.val_scores]
         est.best_validation_score_ = max(est.validation_scores_)
         est.best_loss_ = None
+
+
+def warn_not_converged(est, result, max_iter):
+    """ConvergenceWarning at ``max_iter``, or when stopping on a rising loss."""
+    if est.tol is not None and not (result.converged or result.interrupted) \
+            and len(result.loss_curve) == max_iter:
+        warnings.warn(
+            f"{type(est).__name__}: reached max_iter={max_iter} epochs without "
+            f"converging (tol={est.tol}); increase max_iter or learning_rate.",
+            ConvergenceWarning, stacklevel=2,
+        )
+    tail = np.asarray(result.loss_curve[-(est.n_iter_no_change + 1):])
+    if result.converged and not result.val_scores and np.all(np.diff(tail) > 0):
+        warnings.warn(
+            f"{type(est).__name__}: stopped because the loss rose in each of the last "
+            f"{len(tail) - 1} epochs (from {tail[0]:.4g} to {tail[-1]:.4g}), which is "
+            "divergence, not convergence: use a smaller learning_rate.",
+            ConvergenceWarning, stacklevel=2,
+        )
+
+
+def train(est, kernels, optimizer, opt_state, params, X, y, sw, batch_size, rng,
+           *, partial, resume, hint=""):
+    """Train ``params`` for ``est``: the part of ``fit`` both estimators share.
+
+    Splits off validation data if asked, runs :func:`numpynn._training.run`,
+    publishes the parameters and records the curves.
+
+    ``partial``: one epoch for ``partial_fit`` (no validation, no ``tol``);
+    ``resume``: continue ``loss_curve_`` and ``n_iter_`` rather than reset.
+    """
+    validation = None
+    max_iter = 1 if partial else est.max_iter
+    if est.early_stopping and not partial:
+        (X, y, sw), validation = split_validation(X, y, sw, est.validation_fraction, rng)
+    schedule = Schedule(max_iter, resolve_batch_size(batch_size, X.shape[0]),
+                        est.shuffle, None if partial else est.tol,
+                        est.n_iter_no_change, bool(est.verbose), hint)
+    on_epoch = make_epoch_hook(est, est._publish, est.callbacks)
+    # Overflow on the way to divergence is reported once, as run's ValueError.
+    with np.errstate(over="ignore", invalid="ignore"):
+        result = run(kernels, optimizer, params, opt_state, X, y, sw, schedule, rng,
+                     validation=validation, on_epoch=on_epoch,
+                     epoch_offset=getattr(est, "n_iter_", 0) if resume else 0)
+    est._publish(params)
+    record_run(est, result, incremental=resume, n_seen=X.shape[0])
+    if not partial:
+        warn_not_converged(est, result, max_iter)
+    return result

@@ -8,15 +8,12 @@ fitted attributes. Any failure restores the estimator's previous state.
 
 from __future__ import annotations
 
-import warnings
-
 import numpy as np
 from sklearn.base import BaseEstimator, RegressorMixin
-from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.validation import check_is_fitted
 
 from . import _fitting as F
-from ._training import Kernels, Schedule, run
+from ._training import Kernels
 from ._validation import (
     BOOL,
     CALLBACKS,
@@ -46,51 +43,6 @@ _COMMON = {
     "alpha": (Interval("real", 0, None),),
 }
 _BATCH = (NONE, Options(("auto",)), Interval("int", 1, None))
-
-
-def _warn_not_converged(est, result, max_iter):
-    if est.tol is not None and not (result.converged or result.interrupted) \
-            and len(result.loss_curve) == max_iter:
-        warnings.warn(
-            f"{type(est).__name__}: reached max_iter={max_iter} epochs without "
-            f"converging (tol={est.tol}); increase max_iter or learning_rate.",
-            ConvergenceWarning, stacklevel=2,
-        )
-    tail = np.asarray(result.loss_curve[-(est.n_iter_no_change + 1):])
-    if result.converged and not result.val_scores and np.all(np.diff(tail) > 0):
-        warnings.warn(
-            f"{type(est).__name__}: stopped because the loss rose in each of the last "
-            f"{len(tail) - 1} epochs (from {tail[0]:.4g} to {tail[-1]:.4g}), which is "
-            "divergence, not convergence: use a smaller learning_rate.",
-            ConvergenceWarning, stacklevel=2,
-        )
-
-
-def _train(est, kernels, optimizer, opt_state, params, X, y, sw, batch_size, rng,
-           *, partial, resume, hint=""):
-    """Split off validation data if asked, run the loop, record the curves.
-
-    ``partial``: one epoch for ``partial_fit`` (no validation, no ``tol``);
-    ``resume``: continue ``loss_curve_`` and ``n_iter_`` rather than reset.
-    """
-    validation = None
-    max_iter = 1 if partial else est.max_iter
-    if est.early_stopping and not partial:
-        (X, y, sw), validation = F.split_validation(X, y, sw, est.validation_fraction, rng)
-    schedule = Schedule(max_iter, F.resolve_batch_size(batch_size, X.shape[0]),
-                        est.shuffle, None if partial else est.tol,
-                        est.n_iter_no_change, bool(est.verbose), hint)
-    on_epoch = F.make_epoch_hook(est, est._publish, est.callbacks)
-    # Overflow on the way to divergence is reported once, as run's ValueError.
-    with np.errstate(over="ignore", invalid="ignore"):
-        result = run(kernels, optimizer, params, opt_state, X, y, sw, schedule, rng,
-                     validation=validation, on_epoch=on_epoch,
-                     epoch_offset=getattr(est, "n_iter_", 0) if resume else 0)
-    est._publish(params)
-    F.record_run(est, result, incremental=resume, n_seen=X.shape[0])
-    if not partial:
-        _warn_not_converged(est, result, max_iter)
-    return result
 
 
 class LinearRegressor(RegressorMixin, BaseEstimator):
@@ -297,7 +249,7 @@ class LinearRegressor(RegressorMixin, BaseEstimator):
                 lr = self.learning_rate_
             optimizer, batch_size = sgd(lr), self.batch_size
         hint = "" if lr is None else f"learning_rate was {lr:.4g}. "
-        _train(self, Kernels("linear", self.alpha), optimizer, None, params, X, y, sw,
+        F.train(self, Kernels("linear", self.alpha), optimizer, None, params, X, y, sw,
                batch_size, rng, partial=incremental, resume=resume, hint=hint)
         self.learning_rate_ = lr
         return self
@@ -493,7 +445,7 @@ class TwoLayerNet(RegressorMixin, BaseEstimator):
             optimizer = self._make_optimizer()
             opt_state = (self._optimizer_state if partial and resume
                          else optimizer.init(params))
-            result = _train(self, Kernels(self.activation, self.alpha), optimizer,
+            result = F.train(self, Kernels(self.activation, self.alpha), optimizer,
                             opt_state, params, X, y, sw, self.batch_size, rng,
                             partial=partial, resume=resume,
                             hint=f"learning_rate was {self.learning_rate:.4g}. ")

@@ -10,9 +10,9 @@ from contextlib import contextmanager
 
 import numpy as np
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.utils.validation import validate_data
+from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ._training import Schedule, run
+from ._training import Kernels, Schedule, run
 from ._validation import check_sample_weight
 
 FLOATS = (np.float64, np.float32)
@@ -38,6 +38,24 @@ def check_fit_data(est, X, y, sample_weight, *, reset, accept_sparse=SPARSE):
 
 def check_predict_data(est, X, accept_sparse=SPARSE):
     return validate_data(est, X, reset=False, dtype=FLOATS, accept_sparse=accept_sparse)
+
+
+def predict(est, X, activation):
+    """``est``'s prediction from its live parameters (``est._params()``).
+
+    Returns ``(n_samples,)`` for one output, else ``(n_samples, n_outputs)``.
+    """
+    check_is_fitted(est)
+    X = check_predict_data(est, X)
+    y_pred = Kernels(activation, 0.0).predict(X, est._params())
+    return y_pred.ravel() if est.n_outputs_ == 1 else y_pred
+
+
+def regressor_tags(tags):
+    """Both estimators: multi-output targets, scipy.sparse CSR/CSC input."""
+    tags.target_tags.multi_output = True
+    tags.input_tags.sparse = True           # never densified
+    return tags
 
 
 def resolve_batch_size(batch_size, n):

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import numpy as np
 from sklearn.base import BaseEstimator, RegressorMixin
-from sklearn.utils.validation import check_is_fitted
 
 from . import _fitting as F
 from ._training import Kernels
@@ -265,16 +264,10 @@ class LinearRegressor(RegressorMixin, BaseEstimator):
         -------
         y_pred : ndarray of shape (n_samples,) or (n_samples, n_outputs)
         """
-        check_is_fitted(self)
-        X = F.check_predict_data(self, X)
-        y_pred = Kernels("linear", 0.0).predict(X, self._params())
-        return y_pred.ravel() if self.n_outputs_ == 1 else y_pred
+        return F.predict(self, X, "linear")
 
     def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.target_tags.multi_output = True
-        tags.input_tags.sparse = True           # scipy.sparse CSR/CSC, never densified
-        return tags
+        return F.regressor_tags(super().__sklearn_tags__())
 
 
 class TwoLayerNet(RegressorMixin, BaseEstimator):
@@ -463,13 +456,7 @@ class TwoLayerNet(RegressorMixin, BaseEstimator):
         -------
         y_pred : ndarray of shape (n_samples,) or (n_samples, n_outputs)
         """
-        check_is_fitted(self)
-        X = F.check_predict_data(self, X)
-        y_pred = Kernels(self.activation, 0.0).predict(X, self._params())
-        return y_pred.ravel() if self.n_outputs_ == 1 else y_pred
+        return F.predict(self, X, self.activation)
 
     def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.target_tags.multi_output = True
-        tags.input_tags.sparse = True           # scipy.sparse CSR/CSC, never densified
-        return tags
+        return F.regressor_tags(super().__sklearn_tags__())

@@ -75,7 +75,9 @@ class LinearRegressor(RegressorMixin, BaseEstimator):
     batch_size : int or None, default=None
         ``None`` is full batch, as the tutorial. Used by ``"gd"`` only.
     alpha : float, default=0.0
-        L2 penalty on the coefficients (not the intercept).
+        L2 penalty on the coefficients (not the intercept). With one
+        output this is scikit-learn's ``Ridge(alpha)``; with ``k`` outputs,
+        as the data term is averaged over outputs, ``Ridge(k * alpha)``.
     tol : float or None, default=1e-4
         Stop when the loss has not improved by ``tol`` for
         ``n_iter_no_change`` consecutive epochs; ``None`` runs all epochs.
@@ -216,7 +218,10 @@ class LinearRegressor(RegressorMixin, BaseEstimator):
         Shared with :func:`numpynn.parallel.fit_lstsq_dask`, whose ``R``
         comes from blocks combined across workers.
         """
-        coef, intercept, rss = qr_solve(R, d, self.alpha,
+        k = R.shape[0] - 1 - d
+        # The loss averages the data term over the k outputs, so per output
+        # the ridge penalty is k * alpha (the same minimum as "gd"/"newton").
+        coef, intercept, rss = qr_solve(R, d, self.alpha * k,
                                         rcond=rcond_rows * np.finfo(np.float64).eps)
         sw_sum = R[0, 0] ** 2                     # sum of weights seen, from the state
         loss = rss.mean() / (2 * sw_sum) + self.alpha * np.vdot(coef, coef) / (2 * sw_sum)

@@ -69,10 +69,25 @@ def test_lstsq_multi_output_and_ridge_match_sklearn(rng):
     X = rng.normal(size=(100, 3))
     Y = rng.normal(size=(100, 2))
     reg = LinearRegressor(solver="lstsq", alpha=3.0).fit(X, Y)
-    ref = Ridge(alpha=3.0, solver="svd").fit(X, Y)
+    ref = Ridge(alpha=2 * 3.0, solver="svd").fit(X, Y)     # k = 2 outputs share the mean
     assert reg.coef_.shape == (2, 3) and reg.intercept_.shape == (2,)
     assert_allclose(reg.coef_, ref.coef_, rtol=1e-10)
     assert_allclose(reg.predict(X), ref.predict(X), rtol=1e-10)
+    one = LinearRegressor(solver="lstsq", alpha=3.0).fit(X, Y[:, 0])
+    assert_allclose(one.coef_, Ridge(alpha=3.0, solver="svd").fit(X, Y[:, 0]).coef_,
+                    rtol=1e-10)
+
+
+@pytest.mark.parametrize("alpha", [0.0, 2.0])
+def test_every_solver_minimises_the_same_multi_output_loss(rng, alpha):
+    X = rng.normal(size=(80, 3))
+    Y = X @ rng.normal(size=(3, 3)) + rng.normal(size=(80, 3))
+    fits = {s: LinearRegressor(solver=s, alpha=alpha, tol=None, max_iter=3000).fit(X, Y)
+            for s in ("lstsq", "newton", "gd")}
+    for solver in ("newton", "gd"):
+        assert_allclose(fits[solver].coef_, fits["lstsq"].coef_, rtol=1e-7, atol=1e-10)
+        assert_allclose(fits[solver].loss_curve_[-1], fits["lstsq"].loss_curve_[-1],
+                        rtol=1e-9)
 
 
 def test_lstsq_loss_curve_is_the_loss_at_the_solution(rng):

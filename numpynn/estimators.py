@@ -8,8 +8,11 @@ fitted attributes. Any failure restores the estimator's previous state.
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 from sklearn.base import BaseEstimator, RegressorMixin
+from sklearn.exceptions import ConvergenceWarning
 
 from . import _fitting as F
 from ._training import Kernels
@@ -22,7 +25,7 @@ from ._validation import (
     Options,
     check_params,
 )
-from .kernels import auto_learning_rate, hessian, init_params
+from .kernels import auto_learning_rate, excess_loss, hessian, init_params
 from .lstsq import qr_solve, qr_update
 from .optimizers import OPTIMIZERS, newton, sgd
 
@@ -241,22 +244,52 @@ class LinearRegressor(RegressorMixin, BaseEstimator):
         params = (F.copy_params(self._params()) if resume else
                   {"W1": np.zeros((d, k), X.dtype), "b1": np.zeros(k, X.dtype)})
         params = {key: v.astype(X.dtype, copy=False) for key, v in params.items()}
-        if self.solver == "newton" or self.learning_rate == "auto":
-            H = hessian(X, sample_weight=sw, alpha=self.alpha, n_outputs=k)
+        kernels = Kernels("linear", self.alpha)
+        H = (hessian(X, sample_weight=sw, alpha=self.alpha, n_outputs=k)
+             if self.solver == "newton" or (self.learning_rate == "auto" and first)
+             else None)
         if self.solver == "newton":
             optimizer, lr, batch_size = newton(H), None, None
         else:
-            lr = (auto_learning_rate(X, self.batch_size, sample_weight=sw,
-                                     alpha=self.alpha, n_outputs=k, hess=H)
-                  if self.learning_rate == "auto" else float(self.learning_rate))
-            if incremental and not first:
+            if not first:                       # partial_fit keeps its step size
                 lr = self.learning_rate_
+            elif self.learning_rate == "auto":
+                lr = auto_learning_rate(X, self.batch_size, sample_weight=sw,
+                                        alpha=self.alpha, n_outputs=k, hess=H)
+            else:
+                lr = float(self.learning_rate)
             optimizer, batch_size = sgd(lr), self.batch_size
         hint = "" if lr is None else f"learning_rate was {lr:.4g}. "
-        F.train(self, Kernels("linear", self.alpha), optimizer, None, params, X, y, sw,
-               batch_size, rng, partial=incremental, resume=resume, hint=hint)
+        result = F.train(self, kernels, optimizer, None, params, X, y, sw, batch_size, rng,
+                         partial=incremental, resume=resume, hint=hint)
+        if self.solver == "gd" and result.converged:
+            self._warn_if_far_from_minimum(kernels, X, y, sw, H)
         self.learning_rate_ = lr
         return self
+
+    def _warn_if_far_from_minimum(self, kernels, X, y, sw, H):
+        """ConvergenceWarning when ``tol`` stopped gd far above the minimum.
+
+        On badly scaled features gradient descent crawls, every epoch
+        improves by less than ``tol`` and the stopping rule fires early; the
+        exact remaining gap (:func:`numpynn.kernels.excess_loss`) tells.
+        """
+        params = self._params()
+        if H is None:
+            H = hessian(X, sample_weight=sw, alpha=self.alpha, n_outputs=self.n_outputs_)
+        y_pred, cache = kernels.forward(X, params)
+        gap = excess_loss(kernels.grad(params, cache, y, y_pred, sw), H)
+        if gap > max(self.tol, 1e-6 * self.loss_curve_[-1]):
+            eig = np.linalg.eigvalsh(H)
+            cond = eig[-1] / eig[0] if eig[0] > 0 else np.inf
+            warnings.warn(
+                f"LinearRegressor: tol={self.tol} stopped gradient descent after "
+                f"{self.n_iter_} epochs, but the loss is still {gap:.4g} above its "
+                f"minimum (the Hessian's condition number is {cond:.2g}). "
+                "Standardise the features (StandardScaler in a Pipeline), or use "
+                "solver='lstsq' or 'newton'.",
+                ConvergenceWarning, stacklevel=5,      # at the caller of fit
+            )
 
     def predict(self, X):
         """Predict with the current ``coef_`` and ``intercept_``.

@@ -40,6 +40,7 @@ __all__ = [
     "init_params",
     "hessian",
     "auto_learning_rate",
+    "excess_loss",
 ]
 
 
@@ -350,3 +351,34 @@ def auto_learning_rate(X, batch_size=None, *, sample_weight=None, alpha=0.0, n_o
     L_max = float((n * w * sq).max()) / (S * n_outputs) + alpha / S
     L_B = n * (B - 1) / (B * (n - 1)) * L + (n - B) / (B * (n - 1)) * L_max
     return 1.0 / (2.0 * L_B)
+
+
+def excess_loss(grads, hess):
+    r"""How far a one-layer model's loss is above its minimum, from its gradient.
+
+    The loss is quadratic with constant Hessian :math:`\mathcal H`
+    (:func:`hessian`), so for each output :math:`j` with gradient
+    :math:`g_j = \mathcal H (\theta_j - \theta_j^*)` the gap is exactly
+
+    .. math:: L(\theta) - L^* = \tfrac12 \sum_j g_j^\top \mathcal H^{+} g_j .
+
+    Parameters
+    ----------
+    grads : dict of str to ndarray
+        ``{"W1": (d, k), "b1": (k,)}``, the full-data :func:`gradient`.
+    hess : ndarray of shape (d + 1, d + 1)
+
+    Returns
+    -------
+    gap : float
+        Non-negative; zero at the least-squares solution.
+
+    Examples
+    --------
+    >>> H = np.array([[2.0, 0.0], [0.0, 1.0]])
+    >>> excess_loss({"W1": np.array([[2.0]]), "b1": np.array([1.0])}, H)
+    1.5
+    """
+    G = np.vstack([grads["W1"], np.reshape(grads["b1"], (1, -1))])   # (d + 1, k)
+    G = G.astype(np.float64, copy=False)
+    return float(0.5 * np.sum(G * (np.linalg.pinv(hess, hermitian=True) @ G)))

@@ -384,3 +384,18 @@ def test_chunked_full_batch_equals_one_pass(rng):
     assert_allclose(loss, one_loss, rtol=1e-12)
     for k in params:
         assert_allclose(grads[k], one_grads[k], rtol=1e-10, atol=1e-14)
+
+
+def test_tol_stopping_far_from_the_minimum_warns_with_the_exact_gap(rng):
+    """Raw years (condition number ~1e10): gd crawls and tol stops it early."""
+    years = np.sort(rng.uniform(1971, 2020, size=60))[:, None]
+    y = 0.15 * (years[:, 0] - 1971) + 3 + rng.normal(size=60) * 0.3
+    with pytest.warns(ConvergenceWarning, match=r"still [\d.]+ above its minimum") as rec:
+        reg = LinearRegressor().fit(years, y)
+    gap = float(str(rec[0].message).split("still ")[1].split(" above")[0])
+    best = LinearRegressor(solver="lstsq").fit(years, y).loss_curve_[0]
+    final = 0.5 * np.mean((reg.predict(years) - y) ** 2)
+    assert_allclose(gap, final - best, rtol=1e-3)
+    with warnings.catch_warnings():                 # standardised: no warning
+        warnings.simplefilter("error")
+        LinearRegressor().fit((years - years.mean()) / years.std(), y)

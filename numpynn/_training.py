@@ -16,6 +16,7 @@ import numpy as np
 from sklearn.metrics import r2_score
 
 from ._blas import SMALL_FLOPS, single_threaded_blas
+from ._flat import flatten, sync_state
 from .kernels import compute_loss, forward_prop, gradient
 
 #: A loss this many times above the first epoch's counts as divergence.
@@ -31,12 +32,15 @@ class Kernels(NamedTuple):
     def forward(self, X, params, workspace=None):
         return forward_prop(X, params, self.activation, workspace=workspace)
 
-    def loss(self, y, y_pred, params, sample_weight=None):
+    def loss(self, y, y_pred, params, sample_weight=None, alpha=None):
+        """``alpha`` overrides the bound penalty (a chunk's share of it)."""
         return compute_loss(y, y_pred, sample_weight=sample_weight, params=params,
-                            alpha=self.alpha)
+                            alpha=self.alpha if alpha is None else alpha)
 
-    def grad(self, params, cache, y, y_pred, sample_weight=None, workspace=None):
-        return gradient(params, cache, y, y_pred, self.activation, alpha=self.alpha,
+    def grad(self, params, cache, y, y_pred, sample_weight=None, workspace=None,
+             alpha=None):
+        return gradient(params, cache, y, y_pred, self.activation,
+                        alpha=self.alpha if alpha is None else alpha,
                         sample_weight=sample_weight, workspace=workspace)
 
     def predict(self, X, params, chunk_rows=65536):
@@ -89,79 +93,6 @@ def _take(A, idx, buf):
     out = buf[:idx.shape[0]]
     np.take(A, idx, axis=0, out=out)
     return out
-
-
-class _Flat(NamedTuple):
-    """All parameters, their gradients and per-parameter optimizer state as
-    single contiguous buffers (``params`` and ``opt_state`` hold views of
-    them), so that an elementwise optimizer steps in one call per ufunc."""
-
-    params: dict                # {"flat": (P,)}, the optimizer's view
-    grads: dict                 # {"flat": (P,)}
-    state: object               # opt_state with per-parameter dicts flattened
-    grad_views: dict            # key -> view of grads["flat"] shaped like params[key]
-
-
-def _pack(arrays, buf=None):
-    """Copy a dict of arrays into one flat buffer; the dict then holds views of it."""
-    if buf is None:
-        dtype = next(iter(arrays.values())).dtype
-        buf = np.empty(sum(v.size for v in arrays.values()), dtype)
-    start = 0
-    for key, v in arrays.items():
-        view = buf[start:start + v.size].reshape(v.shape)
-        view[...] = v
-        arrays[key] = view
-        start += v.size
-    return buf
-
-
-def _flat_state(state, keys):
-    if isinstance(state, dict):
-        if state.keys() == keys:                # a per-parameter dict (velocity, m, v)
-            ordered = {k: state[k] for k in keys}   # pack in the parameters' order
-            buf = _pack(ordered)
-            state.update(ordered)
-            return {"flat": buf}
-        return {k: _flat_state(v, keys) for k, v in state.items()}
-    return state
-
-
-def _sync_state(state, flat, keys):
-    """Copy scalars (e.g. Adam's step count) from the flat state back."""
-    if isinstance(state, dict) and state.keys() != keys:
-        for k, v in state.items():
-            if isinstance(v, dict):
-                _sync_state(v, flat[k], keys)
-            else:
-                state[k] = flat[k]
-
-
-def _uniform(tree, dtype):
-    if isinstance(tree, dict):
-        return all(_uniform(v, dtype) for v in tree.values())
-    return not isinstance(tree, np.ndarray) or tree.dtype == dtype
-
-
-def flatten(optimizer, params, opt_state):
-    """A :class:`_Flat` for ``optimizer``, or ``None`` when it cannot apply.
-
-    Mutates ``params`` and ``opt_state`` so that their arrays are views of
-    the flat buffers (same values).
-    """
-    dtypes = {v.dtype for v in params.values()}
-    if not getattr(optimizer, "elementwise", False) or len(dtypes) != 1 \
-            or not all(isinstance(v, np.ndarray) for v in params.values()):
-        return None
-    dtype = dtypes.pop()
-    if not _uniform(opt_state, dtype):
-        return None
-    keys = params.keys()
-    flat_params = _pack(params)
-    grad_views = {k: np.empty_like(v) for k, v in params.items()}
-    flat_grads = _pack(grad_views)
-    return _Flat({"flat": flat_params}, {"flat": flat_grads},
-                 _flat_state(opt_state, keys), grad_views)
 
 
 #: Bytes of one row chunk of a big batch (X, hidden and output rows): the
@@ -238,12 +169,12 @@ def _sweep(kernels, params, Xb, yb, swb, total_w, starts, rows, workspace):
         w = (min(rows, n_b - start) if swc is None else float(swc.sum())) / total_w
         if w == 0:
             continue
-        k_c = kernels._replace(alpha=kernels.alpha * w)
-        y_pred, cache = k_c.forward(Xb[part], params, workspace)
-        loss += w * k_c.loss(yb[part], y_pred, params, swc)
-        grads = k_c.grad(params, cache, yb[part], y_pred, swc, workspace)
+        alpha_c, y_c = kernels.alpha * w, yb[part]
+        y_pred, cache = kernels.forward(Xb[part], params, workspace)
+        loss += w * kernels.loss(y_c, y_pred, params, swc, alpha_c)
+        grads = kernels.grad(params, cache, y_c, y_pred, swc, workspace, alpha_c)
         if acc is None:
-            acc = {k: workspace.setdefault(f"acc_{k}", np.empty_like(g))
+            acc = {k: workspace.setdefault("acc_" + k, np.empty_like(g))
                    for k, g in grads.items()}
             for k, g in grads.items():
                 np.multiply(g, w, out=acc[k])
@@ -253,40 +184,57 @@ def _sweep(kernels, params, Xb, yb, swb, total_w, starts, rows, workspace):
     return loss, acc
 
 
+class Buffers(NamedTuple):
+    """What every epoch of one run reuses: built once by :func:`make_buffers`."""
+
+    Xbuf: np.ndarray | None     # (batch_size, d): the shuffled batch's rows of X
+    ybuf: np.ndarray | None     # (batch_size, ...): and of y
+    workspace: dict             # the kernels' layer outputs, deltas and gradients
+    rows: int                   # rows per chunk of a big batch (chunk_rows)
+
+
+def make_buffers(X, y, params, batch_size, shuffle, flat=None):
+    """Batch buffers and a kernel workspace for a run (gradients land in ``flat``)."""
+    m = min(batch_size, X.shape[0])
+    shuffled = shuffle and m < X.shape[0]
+    Xbuf = (np.empty((m, X.shape[1]), X.dtype)
+            if shuffled and isinstance(X, np.ndarray) else None)
+    ybuf = np.empty((m,) + y.shape[1:], y.dtype) if shuffled else None
+    workspace = {} if flat is None else {"grad_" + k: v for k, v in flat.grad_views.items()}
+    return Buffers(Xbuf, ybuf, workspace, chunk_rows(X, params))
+
+
 def run_epoch(kernels, optimizer, params, opt_state, X, y, sample_weight,
-              batch_size, order, flat=None):
+              batch_size, order, flat=None, buffers=None):
     """One pass of mini-batches; returns ``(mean loss, opt_state)``.
 
     The loss of each batch is computed in its forward pass, before its
     update, and the epoch's loss is their mean weighted by batch size (by
     batch weight when ``sample_weight`` is given). Layer outputs, deltas
-    and gradients live in one workspace reused by every batch; with
-    ``flat`` (see :func:`flatten`) the optimizer steps on the flat buffers
-    and ``opt_state`` is ``flat.state``.
+    and gradients live in one workspace (``buffers``, see
+    :func:`make_buffers`) reused by every batch and epoch; with ``flat``
+    (see :func:`numpynn._flat.flatten`) the optimizer steps on the flat
+    buffers and ``opt_state`` is ``flat.state``.
     """
-    n = X.shape[0]
-    dense = isinstance(X, np.ndarray)
-    m = min(batch_size, n)
-    Xbuf = np.empty((m, X.shape[1]), X.dtype) if dense and order is not None else None
-    ybuf = np.empty((m,) + y.shape[1:], y.dtype) if order is not None else None
-    workspace = {} if flat is None else {f"grad_{k}": v for k, v in flat.grad_views.items()}
-    rows = chunk_rows(X, params)
-    total = 0.0
-    weight = 0.0
-    for idx in _batches(n, batch_size, order):
+    if buffers is None:
+        buffers = make_buffers(X, y, params, batch_size, order is not None, flat)
+    Xbuf, ybuf, workspace, rows = buffers
+    step = optimizer.step
+    step_params, step_grads = (params, None) if flat is None else (flat.params, flat.grads)
+    flat_grads = None if flat is None else flat.grads["flat"]
+    total = weight = 0.0
+    for idx in _batches(X.shape[0], batch_size, order):
         Xb, yb = _take(X, idx, Xbuf), _take(y, idx, ybuf)
         swb = None if sample_weight is None else sample_weight[idx]
-        if swb is not None and not swb.sum() > 0:
+        w = yb.shape[0] if swb is None else float(swb.sum())
+        if not w > 0:
             continue                            # an all-zero-weight batch teaches nothing
         loss, grads = loss_and_grads(kernels, params, Xb, yb, swb, workspace, rows)
-        if flat is None:
-            opt_state = optimizer.step(params, grads, opt_state)
-        else:
-            for key, g in grads.items():        # sparse X: the gradient is a new array
-                if g.base is not flat.grads["flat"]:
+        if flat is not None:
+            for key, g in grads.items():        # sparse X or chunked: not in the views
+                if g.base is not flat_grads:
                     np.copyto(flat.grad_views[key], g)
-            opt_state = optimizer.step(flat.params, flat.grads, opt_state)
-        w = yb.shape[0] if swb is None else float(swb.sum())
+        opt_state = step(step_params, grads if flat is None else step_grads, opt_state)
         total += loss * w
         weight += w
     return total / weight if weight > 0 else 0.0, opt_state
@@ -301,12 +249,12 @@ def validation_metrics(kernels, params, validation):
     return loss, float(score)
 
 
-def _diverged(loss, first_loss, params):
+def _diverged(loss, first_loss, arrays):
     if not np.isfinite(loss):
         return True
     if first_loss is not None and loss > EXPLODE_FACTOR * max(first_loss, 1e-300):
         return True
-    return not all(np.isfinite(v).all() for v in params.values())
+    return not all(np.isfinite(a).all() for a in arrays)
 
 
 def run(kernels: Kernels, optimizer, params, opt_state, X, y, sample_weight,
@@ -346,7 +294,6 @@ def _run(kernels, optimizer, params, opt_state, X, y, sample_weight, schedule, r
 
     n = X.shape[0]
     full_batch = schedule.batch_size >= n
-    last_good = {k: v.copy() for k, v in params.items()}
     best_params = {k: v.copy() for k, v in params.items()} if validation else None
     curve, val_curve, val_scores = [], [], []
     best_loss, best_score, stale = np.inf, -np.inf, 0
@@ -355,12 +302,16 @@ def _run(kernels, optimizer, params, opt_state, X, y, sample_weight, schedule, r
                desc="numpynn", unit="epoch", leave=False)
     flat = flatten(optimizer, params, opt_state)
     step_state = opt_state if flat is None else flat.state
+    buffers = make_buffers(X, y, params, schedule.batch_size, schedule.shuffle, flat)
+    arrays = list(params.values()) if flat is None else [flat.params["flat"]]
+    last_good = [a.copy() for a in arrays]      # the last finished epoch's parameters
     try:
         for epoch in range(schedule.max_iter):
             order = None if (full_batch or not schedule.shuffle) else rng.permutation(n)
             loss, step_state = run_epoch(kernels, optimizer, params, step_state, X, y,
-                                         sample_weight, schedule.batch_size, order, flat)
-            if _diverged(loss, curve[0] if curve else None, params):
+                                         sample_weight, schedule.batch_size, order, flat,
+                                         buffers)
+            if _diverged(loss, curve[0] if curve else None, arrays):
                 raise ValueError(
                     f"Training diverged at epoch {epoch_offset + epoch + 1}: the loss "
                     f"became {loss:.4g} (first epoch: "
@@ -368,8 +319,8 @@ def _run(kernels, optimizer, params, opt_state, X, y, sample_weight, schedule, r
                     f"{schedule.hint}Use a smaller learning_rate, or scale the "
                     "features (e.g. StandardScaler in a Pipeline)."
                 )
-            for k, v in params.items():
-                np.copyto(last_good[k], v)
+            for saved, a in zip(last_good, arrays, strict=True):
+                np.copyto(saved, a)
             curve.append(loss)
             logs = {"epoch": epoch_offset + epoch + 1, "loss": loss}
             if validation is not None:
@@ -386,16 +337,17 @@ def _run(kernels, optimizer, params, opt_state, X, y, sample_weight, schedule, r
                 improved = loss < best_loss - (schedule.tol or 0.0)
             best_loss = min(best_loss, loss)
             stale = 0 if improved else stale + 1
-            bar.update(1)
-            bar.set_postfix(loss=f"{loss:.4g}")
+            if schedule.verbose:
+                bar.update(1)
+                bar.set_postfix(loss=f"{loss:.4g}")
             if on_epoch is not None and on_epoch(params, logs):
                 break
             if schedule.tol is not None and stale >= schedule.n_iter_no_change:
                 converged = True
                 break
     except KeyboardInterrupt:
-        for k, v in last_good.items():
-            np.copyto(params[k], v)
+        for saved, a in zip(last_good, arrays, strict=True):
+            np.copyto(a, saved)
         interrupted = True
         warnings.warn(
             f"training interrupted after {len(curve)} finished epoch(s); the model "
@@ -407,7 +359,7 @@ def _run(kernels, optimizer, params, opt_state, X, y, sample_weight, schedule, r
         if flat is None:
             opt_state = step_state
         else:
-            _sync_state(opt_state, step_state, params.keys())
+            sync_state(opt_state, step_state, params.keys())
     if validation is not None and val_scores:
         for k, v in best_params.items():
             np.copyto(params[k], v)

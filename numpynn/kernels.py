@@ -48,6 +48,12 @@ def _n_layers(params):
     return len(params) // 2
 
 
+#: Dictionary keys of layer ``l`` (up to 63), formatted once: ``W, b, Z,
+#: grad_W, grad_b, delta(l-1), penalty_W``.
+_KEYS = [tuple(f.format(layer) for f in ("W{}", "b{}", "Z{}", "grad_W{}", "grad_b{}"))
+         + (f"delta{layer - 1}", f"penalty_W{layer}") for layer in range(64)]
+
+
 def forward_prop(X, params, activation="relu", *, workspace=None):
     r"""Forward pass through the dense layers.
 
@@ -90,9 +96,9 @@ def forward_prop(X, params, activation="relu", *, workspace=None):
     cache = [X]
     A = X
     for layer in range(1, L + 1):
-        W = params[f"W{layer}"]
-        Z = _matmul(A, W, workspace, f"Z{layer}")          # (n, fan_out)
-        Z += params[f"b{layer}"]
+        key_W, key_b, key_Z = _KEYS[layer][:3]
+        Z = _matmul(A, params[key_W], workspace, key_Z)   # (n, fan_out)
+        Z += params[key_b]
         if layer < L:
             A = act(Z, out=Z)                             # (n, h), in place
             cache.append(A)
@@ -150,21 +156,37 @@ def gradient(params, cache, y, y_pred, activation="relu", *, alpha=0.0,
                             out=_buffer(workspace, "delta", y_pred.shape, y_pred.dtype))
     grads = {}
     for layer in range(_n_layers(params), 0, -1):
+        key_W, key_b, _, key_gW, key_gb, key_delta, key_pen = _KEYS[layer]
         A_prev = cache[layer - 1]                         # (n, fan_in)
-        W = params[f"W{layer}"]                           # (fan_in, fan_out)
-        gW = _matmul(A_prev.T, delta, workspace, f"grad_W{layer}")  # (fan_in, fan_out)
+        W = params[key_W]                                 # (fan_in, fan_out)
+        gW = _matmul(A_prev.T, delta, workspace, key_gW)  # (fan_in, fan_out)
         if alpha > 0:
-            gW += (alpha / sw_sum) * W
-        grads[f"W{layer}"] = gW
-        b = params[f"b{layer}"]
-        grads[f"b{layer}"] = np.add.reduce(delta, axis=0,  # (fan_out,)
-                                           out=_buffer(workspace, f"grad_b{layer}",
-                                                       b.shape, delta.dtype))
+            pen = _buffer(workspace, key_pen, W.shape, gW.dtype)
+            gW += np.multiply(W, alpha / sw_sum, out=pen)
+        grads[key_W] = gW
+        grads[key_b] = _column_sums(delta, workspace, key_gb)   # (fan_out,)
         if layer > 1:
-            delta = _matmul(delta, W.T, workspace, f"delta{layer - 1}")  # (n, fan_in)
+            delta = _matmul(delta, W.T, workspace, key_delta)  # (n, fan_in)
             delta *= deriv(A_prev, out=_buffer(workspace, "deriv", A_prev.shape,
                                                A_prev.dtype))  # sigma'(Z) via A
     return grads
+
+
+def _column_sums(delta, workspace, name):
+    """``delta.sum(axis=0)``: one column pairwise, several as ``ones @ delta``
+    (a GEMV, about 3x faster than NumPy's row-by-row reduction at (200, 100))."""
+    n, m = delta.shape
+    out = _buffer(workspace, name, (m,), delta.dtype)
+    if m == 1:
+        return np.add.reduce(delta, axis=0, out=out)
+    if workspace is None:
+        ones = np.ones(n, delta.dtype)
+    else:
+        ones = workspace.get("ones")
+        if ones is None or ones.shape[0] < n or ones.dtype != delta.dtype:
+            ones = workspace["ones"] = np.ones(n, delta.dtype)
+        ones = ones[:n]                           # kept: filled once per workspace
+    return np.matmul(ones, delta, out=out)
 
 
 def _buffer(workspace, name, shape, dtype):
@@ -176,6 +198,8 @@ def _buffer(workspace, name, shape, dtype):
     if workspace is None:
         return None
     buf = workspace.get(name)
+    if buf is not None and buf.shape == shape and buf.dtype == dtype:
+        return buf                                        # the common case: reuse
     if (buf is None or buf.shape[0] < shape[0] or buf.shape[1:] != shape[1:]
             or buf.dtype != dtype):
         buf = workspace[name] = np.empty(shape, dtype)

@@ -157,15 +157,18 @@ def adam(learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-8):
         lr_t = learning_rate * np.sqrt(1.0 - beta_2**t) / (1.0 - beta_1**t)
         for k, g in grads.items():
             m, v = state["m"][k], state["v"][k]
+            tmp = np.multiply(g, 1.0 - beta_1)          # one scratch array per step
             m *= beta_1
-            m += (1.0 - beta_1) * g
+            m += tmp
+            np.multiply(g, g, out=tmp)
+            tmp *= 1.0 - beta_2
             v *= beta_2
-            v += (1.0 - beta_2) * (g * g)
-            denom = np.sqrt(v)
-            denom += epsilon
-            np.divide(m, denom, out=denom)
-            denom *= float(lr_t)
-            params[k] -= denom
+            v += tmp
+            np.sqrt(v, out=tmp)                         # tmp is now the denominator
+            tmp += epsilon
+            np.divide(m, tmp, out=tmp)
+            tmp *= float(lr_t)
+            params[k] -= tmp
         return state
 
     return Optimizer(init, step, elementwise=True)

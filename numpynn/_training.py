@@ -75,13 +75,19 @@ class RunResult(NamedTuple):
 
 
 def _batches(n, batch_size, order):
-    """Yield index slices (no shuffle) or sorted index arrays (shuffle)."""
-    for start in range(0, n, batch_size):
-        stop = min(start + batch_size, n)
-        if order is None:
-            yield slice(start, stop)
-        else:
-            yield np.sort(order[start:stop])   # sorted: sequential reads on memmaps
+    """Yield index slices (no shuffle) or sorted index arrays (shuffle).
+
+    Each batch's indices are sorted (sequential reads on memmaps), all full
+    batches in one ``np.sort`` call per epoch.
+    """
+    if order is None:
+        for start in range(0, n, batch_size):
+            yield slice(start, min(start + batch_size, n))
+        return
+    full = n - n % batch_size
+    yield from np.sort(order[:full].reshape(-1, batch_size), axis=1)   # (n_batches, B)
+    if full < n:
+        yield np.sort(order[full:])
 
 
 def _take(A, idx, buf):

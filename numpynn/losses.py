@@ -70,7 +70,7 @@ def compute_loss(y, y_pred, *, sample_weight=None, params=None, alpha=0.0):
     sq = np.subtract(y_pred, y)
     np.square(sq, out=sq)                                  # (n, k)
     if sample_weight is None:
-        loss = 0.5 * float(sq.sum()) / sq.size             # the mean, pairwise-summed
+        loss = 0.5 * float(np.add.reduce(sq, axis=None)) / sq.size   # pairwise-summed mean
         sw_sum = y.shape[0]
     else:
         sw_sum = float(np.sum(sample_weight))

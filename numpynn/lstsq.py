@@ -107,6 +107,17 @@ def _qr_blocks(R, X, y, sample_weight, block_rows):
 def qr_combine(R_blocks):
     """Combine states computed on disjoint row blocks (the reduce of TSQR).
 
+    Parameters
+    ----------
+    R_blocks : iterable of ndarray of shape (1 + d + k, 1 + d + k)
+        States from :func:`qr_update` (or earlier combines) of disjoint
+        row blocks, in any order.
+
+    Returns
+    -------
+    R : ndarray of shape (1 + d + k, 1 + d + k)
+        The state of all their rows together.
+
     Examples
     --------
     >>> rng = np.random.default_rng(0)
@@ -141,6 +152,14 @@ def qr_solve(R, d, alpha=0.0, rcond=None):
     intercept : ndarray of shape (k,)
     rss : ndarray of shape (k,)
         :math:`\sum_i s_i (\hat y_{ij} - y_{ij})^2` per output at the solution.
+
+    Examples
+    --------
+    >>> X = np.array([[0.0, 1.0], [1.0, 0.0], [2.0, 2.0], [3.0, 1.0]])
+    >>> y = X @ np.array([[1.0], [-2.0]]) + 0.5
+    >>> coef, intercept, rss = qr_solve(qr_update(None, X, y), d=2)
+    >>> coef.ravel().round(12), intercept.round(12), rss.round(12)
+    (array([ 1., -2.]), array([0.5]), array([0.]))
     """
     r11, r12, z1 = R[0, 0], R[0, 1:1 + d], R[0, 1 + d:]
     R22, Z2, T = R[1:1 + d, 1:1 + d], R[1:1 + d, 1 + d:], R[1 + d:, 1 + d:]

@@ -12,13 +12,13 @@ import time
 from pathlib import Path
 
 from . import cases_linear, cases_net
-from ._harness import dump_json, machine_info, matmul_peak
+from ._harness import SETTLE_S, dump_json, machine_info, matmul_peak
 from .report import check_targets, markdown, plots
 
 #: Sizes per mode. Full mode keeps the issue's sizes and trims repeats/epochs.
 MODES = {
     "full": dict(
-        repeats=3, memory=True, torch=True,
+        repeats=3, memory=True, torch=True, settle=SETTLE_S,
         py_ns=[200, 2_000, 10_000, 100_000, 1_000_000], py_epochs=10, py_time_limit=6.0,
         gd_n=100_000, gd_d=20, gd_epochs=5,
         bw_n=1_000_000, bw_d=20, bw_epochs=6, bw_bytes=512 << 20,
@@ -26,7 +26,7 @@ MODES = {
         net_grid=[(20_000, 20, [16, 100, 512]), (200_000, 50, [100])], net_epochs=2,
     ),
     "quick": dict(
-        repeats=3, memory=True, torch=True,
+        repeats=3, memory=True, torch=True, settle=SETTLE_S,
         py_ns=[200, 2_000, 10_000, 50_000], py_epochs=10, py_time_limit=2.0,
         gd_n=20_000, gd_d=20, gd_epochs=3,
         bw_n=300_000, bw_d=20, bw_epochs=5, bw_bytes=256 << 20,
@@ -34,7 +34,7 @@ MODES = {
         net_grid=[(5_000, 20, [16, 100, 512])], net_epochs=2,
     ),
     "smoke": dict(
-        repeats=1, memory=True, torch=False,
+        repeats=1, memory=True, torch=False, settle=0.0,
         py_ns=[200, 1_000], py_epochs=2, py_time_limit=0.5,
         gd_n=1_000, gd_d=5, gd_epochs=2,
         bw_n=20_000, bw_d=5, bw_epochs=3, bw_bytes=16 << 20,

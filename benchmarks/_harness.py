@@ -18,8 +18,22 @@ from importlib import metadata
 
 import numpy as np
 
+#: Seconds of idle time before each timed run. OpenBLAS worker threads keep
+#: spinning for a while after a multi-threaded call (``OPENBLAS_THREAD_TIMEOUT``,
+#: about 0.1-0.3 s here); without a pause they take a core from whatever runs
+#: next (measured: a full-batch epoch 11.6 ms alone, 18 ms right after a
+#: two-thread ``X @ ones``). The pause lets every contender start alike; it
+#: busy-waits on one core, so the CPU does not clock down or go idle.
+SETTLE_S = 0.5
 
-def interleaved(runners, repeats, warmup=True):
+
+def _settle(seconds):
+    end = time.perf_counter() + seconds
+    while time.perf_counter() < end:
+        pass
+
+
+def interleaved(runners, repeats, warmup=True, settle=SETTLE_S):
     """Median wall time of each runner, timed in rotating interleaved order.
 
     Parameters
@@ -29,6 +43,8 @@ def interleaved(runners, repeats, warmup=True):
     repeats : int
     warmup : bool, default=True
         Run each runner once, untimed, first (imports, caches, BLAS threads).
+    settle : float, default=SETTLE_S
+        Idle seconds before each timed run (see :data:`SETTLE_S`).
 
     Returns
     -------
@@ -46,6 +62,7 @@ def interleaved(runners, repeats, warmup=True):
     for r in range(repeats):
         for name in names[r % len(names):] + names[:r % len(names)]:
             gc.collect()
+            _settle(settle)
             start = time.perf_counter()
             results[name] = runners[name]()
             samples[name].append(time.perf_counter() - start)

@@ -64,7 +64,7 @@ def case_python_loops(cfg):
         # short runs get more repeats, as one scheduling blip outweighs them
         reps = cfg["repeats"] if n > 100_000 else 2 * cfg["repeats"] + 1
         with single_threaded_blas(2 * n < SMALL_FLOPS):
-            times, res = interleaved(runners, reps)
+            times, res = interleaved(runners, reps, settle=cfg["settle"])
         row = {"n": n, "epochs": epochs,
                "numpynn_epoch_s": times["numpynn"] / epochs,
                "numpynn_loss": res["numpynn"][2]}
@@ -134,7 +134,7 @@ def case_gd_sgd(cfg):
             return est.fit(X, y)
 
     times, fitted = interleaved({k: (lambda e=e: fit(e)) for k, e in ests.items()},
-                                cfg["repeats"])
+                                cfg["repeats"], settle=cfg["settle"])
     base = times["sklearn SGDRegressor"]
     rows = [{"estimator": k, "n": n, "d": d, "epochs": epochs,
              "fit_s": t, "epoch_s": t / epochs, "ratio_vs_sgdregressor": t / base,
@@ -167,7 +167,7 @@ def case_bandwidth(cfg):
 
         ones = np.ones(X.shape[1], X.dtype)
         times, _ = interleaved({"fit": fit, "sum": X.sum, "gemv": partial(np.matmul, X, ones)},
-                               cfg["repeats"])
+                               cfg["repeats"], settle=cfg["settle"])
         epoch = float(np.median(clocks[1:]))          # clocks[0]: the warm-up
         bound = min(times["sum"], times["gemv"])
         rows.append({"dtype": np.dtype(dtype).name, "n": X.shape[0], "d": X.shape[1],
@@ -200,7 +200,7 @@ def case_lstsq(cfg):
         y = X @ rng.normal(size=d) + 3.0 + rng.normal(size=n)
         runners = {"numpynn lstsq": partial(_fit, LinearRegressor(solver="lstsq"), X, y),
                    "sklearn LinearRegression": partial(_fit, LinearRegression(), X, y)}
-        times, fitted = interleaved(runners, cfg["repeats"])
+        times, fitted = interleaved(runners, cfg["repeats"], settle=cfg["settle"])
         ours, sk = fitted["numpynn lstsq"], fitted["sklearn LinearRegression"]
         ref = np.linalg.lstsq(np.column_stack([X, np.ones(n)]), y, rcond=None)[0]
         mem = {k: peak_memory(f) for k, f in runners.items()} if cfg["memory"] else {}

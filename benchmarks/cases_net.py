@@ -98,7 +98,7 @@ def epoch_flops(n, d, h, k=1):
     return 2 * n * (2 * d * h + 3 * h * k)
 
 
-def gemm_epoch_time(n, d, h, dtype, repeats):
+def gemm_epoch_time(n, d, h, dtype, repeats, settle):
     """Time of just the epoch's GEMMs at batch shape, with numpy matmul and out=."""
     rng = np.random.default_rng(0)
     B = min(BATCH, n)
@@ -117,7 +117,7 @@ def gemm_epoch_time(n, d, h, dtype, repeats):
             np.matmul(Z.T, Y, out=G2)
             np.matmul(Y, W2.T, out=D1)
             np.matmul(Xb.T, D1, out=G1)
-    times, _ = interleaved({"gemm": epoch}, repeats)
+    times, _ = interleaved({"gemm": epoch}, repeats, settle=settle)
     return times["gemm"]
 
 
@@ -135,8 +135,8 @@ def case_network(cfg):
                            "sklearn_1t": partial(_fit_1t, _mlp(h, epochs), X, y)}
                 if use_torch:
                     runners["torch"] = partial(_torch_fit, X, y, h, epochs)
-                times, res = interleaved(runners, cfg["repeats"])
-                gemm = gemm_epoch_time(n, d, h, dtype, cfg["repeats"])
+                times, res = interleaved(runners, cfg["repeats"], settle=cfg["settle"])
+                gemm = gemm_epoch_time(n, d, h, dtype, cfg["repeats"], cfg["settle"])
                 flops = epoch_flops(n, d, h)
                 row = {"n": n, "d": d, "h": h, "dtype": np.dtype(dtype).name,
                        "epochs": epochs,

@@ -75,6 +75,17 @@ def sgd(learning_rate=0.01):
 
     .. math:: \theta_{t+1} = \theta_t - \eta\, g_t
 
+    Parameters
+    ----------
+    learning_rate : float, default=0.01
+        Step size :math:`\eta`.
+
+    Returns
+    -------
+    optimizer : Optimizer
+        ``init(params) -> state`` and ``step(params, grads, state) -> state``
+        (``params`` updated in place).
+
     Examples
     --------
     >>> opt = sgd(0.5); p = {"w": np.array([2.0])}
@@ -103,6 +114,21 @@ def momentum(learning_rate=0.01, beta=0.9, nesterov=False):
         \end{cases}
 
     State: the velocity dict :math:`v` (zeros at init).
+
+    Parameters
+    ----------
+    learning_rate : float, default=0.01
+        Step size :math:`\eta`.
+    beta : float, default=0.9
+        Momentum :math:`\beta` in [0, 1).
+    nesterov : bool, default=False
+        Nesterov's look-ahead form.
+
+    Returns
+    -------
+    optimizer : Optimizer
+        ``init(params) -> state`` and ``step(params, grads, state) -> state``
+        (``params`` updated in place).
 
     Examples
     --------
@@ -139,6 +165,21 @@ def adam(learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-8):
                    \frac{m_t}{\sqrt{v_t} + \epsilon}
 
     State: ``{"t": int, "m": dict, "v": dict}``.
+
+    Parameters
+    ----------
+    learning_rate : float, default=0.001
+        Step size :math:`\eta`.
+    beta_1, beta_2 : float, default=0.9, 0.999
+        Decay rates of the first and second moment estimates, in [0, 1).
+    epsilon : float, default=1e-8
+        Added to :math:`\sqrt{v_t}` for numerical stability.
+
+    Returns
+    -------
+    optimizer : Optimizer
+        ``init(params) -> state`` and ``step(params, grads, state) -> state``
+        (``params`` updated in place).
 
     Examples
     --------

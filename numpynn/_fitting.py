@@ -166,7 +166,7 @@ def warn_not_converged(est, result, max_iter):
 
 
 def train(est, kernels, optimizer, opt_state, params, X, y, sw, batch_size, rng,
-           *, partial, resume, hint=""):
+          *, partial, resume, hint=""):
     """Train ``params`` for ``est``: the part of ``fit`` both estimators share.
 
     Splits off validation data if asked, runs :func:`numpynn._training.run`,

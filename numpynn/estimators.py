@@ -15,7 +15,7 @@ from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.exceptions import ConvergenceWarning
 
 from . import _fitting as F
-from ._training import Kernels
+from ._training import Kernels, loss_and_grads
 from ._validation import (
     BOOL,
     CALLBACKS,
@@ -277,8 +277,8 @@ class LinearRegressor(RegressorMixin, BaseEstimator):
         params = self._params()
         if H is None:
             H = hessian(X, sample_weight=sw, alpha=self.alpha, n_outputs=self.n_outputs_)
-        y_pred, cache = kernels.forward(X, params)
-        gap = excess_loss(kernels.grad(params, cache, y, y_pred, sw), H)
+        _, grads = loss_and_grads(kernels, params, X, y, sw, {})   # chunked, like training
+        gap = excess_loss(grads, H)
         if gap > max(self.tol, 1e-6 * self.loss_curve_[-1]):
             eig = np.linalg.eigvalsh(H)
             cond = eig[-1] / eig[0] if eig[0] > 0 else np.inf
@@ -477,9 +477,9 @@ class TwoLayerNet(RegressorMixin, BaseEstimator):
             opt_state = (self._optimizer_state if partial and resume
                          else optimizer.init(params))
             result = F.train(self, Kernels(self.activation, self.alpha), optimizer,
-                            opt_state, params, X, y, sw, self.batch_size, rng,
-                            partial=partial, resume=resume,
-                            hint=f"learning_rate was {self.learning_rate:.4g}. ")
+                             opt_state, params, X, y, sw, self.batch_size, rng,
+                             partial=partial, resume=resume,
+                             hint=f"learning_rate was {self.learning_rate:.4g}. ")
             self._optimizer_state = result.opt_state
         return self
 

@@ -17,7 +17,7 @@ from sklearn.metrics import r2_score
 
 from ._blas import SMALL_FLOPS, single_threaded_blas
 from ._flat import flatten, sync_state
-from .kernels import compute_loss, forward_prop, gradient
+from .kernels import compute_loss, forward_prop, loss_and_gradient
 
 #: A loss this many times above the first epoch's counts as divergence.
 EXPLODE_FACTOR = 1e4
@@ -37,11 +37,12 @@ class Kernels(NamedTuple):
         return compute_loss(y, y_pred, sample_weight=sample_weight, params=params,
                             alpha=self.alpha if alpha is None else alpha)
 
-    def grad(self, params, cache, y, y_pred, sample_weight=None, workspace=None,
-             alpha=None):
-        return gradient(params, cache, y, y_pred, self.activation,
-                        alpha=self.alpha if alpha is None else alpha,
-                        sample_weight=sample_weight, workspace=workspace)
+    def loss_grad(self, params, cache, y, y_pred, sample_weight=None, workspace=None,
+                  alpha=None):
+        """``(loss, grads)`` of one forward pass (:func:`loss_and_gradient`)."""
+        return loss_and_gradient(params, cache, y, y_pred, self.activation,
+                                 alpha=self.alpha if alpha is None else alpha,
+                                 sample_weight=sample_weight, workspace=workspace)
 
     def predict(self, X, params, chunk_rows=65536):
         """Forward pass in row blocks (bounded memory on huge or mapped X)."""
@@ -97,7 +98,7 @@ def _take(A, idx, buf):
     if buf is None:                            # sparse input
         return A[idx]
     out = buf[:idx.shape[0]]
-    np.take(A, idx, axis=0, out=out)
+    np.take(A, idx, axis=0, out=out, mode="clip")   # indices are valid; "raise" buffers
     return out
 
 
@@ -128,8 +129,7 @@ def loss_and_grads(kernels, params, Xb, yb, swb, workspace, rows=None):
     rows = rows or chunk_rows(Xb, params)
     if n_b <= 2 * rows:
         y_pred, cache = kernels.forward(Xb, params, workspace)
-        return (kernels.loss(yb, y_pred, params, swb),
-                kernels.grad(params, cache, yb, y_pred, swb, workspace))
+        return kernels.loss_grad(params, cache, yb, y_pred, swb, workspace)
     total_w = n_b if swb is None else float(swb.sum())
     starts = list(range(0, n_b, rows))
     if len(starts) < 4:
@@ -177,8 +177,9 @@ def _sweep(kernels, params, Xb, yb, swb, total_w, starts, rows, workspace):
             continue
         alpha_c, y_c = kernels.alpha * w, yb[part]
         y_pred, cache = kernels.forward(Xb[part], params, workspace)
-        loss += w * kernels.loss(y_c, y_pred, params, swc, alpha_c)
-        grads = kernels.grad(params, cache, y_c, y_pred, swc, workspace, alpha_c)
+        loss_c, grads = kernels.loss_grad(params, cache, y_c, y_pred, swc, workspace,
+                                          alpha_c)
+        loss += w * loss_c
         if acc is None:
             acc = {k: workspace.setdefault("acc_" + k, np.empty_like(g))
                    for k, g in grads.items()}

@@ -20,6 +20,10 @@ With :math:`\Delta = \partial L / \partial \hat Y` (see
     \nabla_{W_1} = X^\top \Delta_1 + \tfrac{\alpha}{S} W_1, \quad
     \nabla_{b_1} = \mathbf 1^\top \Delta_1 .
 
+With one output :math:`\Delta_1 = (\delta w_2^\top) \odot \sigma'(Z)` is never
+formed: :math:`\nabla_{W_1} = ((X \odot \delta)^\top \sigma'(Z)) \odot w_2^\top`
+(same product, two passes over the hidden layer fewer).
+
 Shapes: ``n`` samples, ``d`` features, ``h`` hidden units, ``k`` outputs.
 Every function preserves ``X.dtype`` (float32 in, float32 out). Nothing
 loops over samples or units; the only Python loop is over the (one or two)
@@ -29,13 +33,14 @@ layers.
 import numpy as np
 
 from .activations import ACTIVATIONS, DERIVATIVES
-from .losses import compute_loss, loss_derivative
+from .losses import _penalty, compute_loss, loss_and_derivative, loss_derivative
 from .optimizers import update_params
 
 __all__ = [
     "forward_prop",
     "compute_loss",
     "gradient",
+    "loss_and_gradient",
     "update_params",
     "init_params",
     "hessian",
@@ -150,26 +155,104 @@ def gradient(params, cache, y, y_pred, activation="relu", *, alpha=0.0,
     >>> float(g["W1"][0, 0]), float(g["b1"][0])
     (-2.5, -1.5)
     """
-    deriv = DERIVATIVES[activation]
-    sw_sum = y_pred.shape[0] if sample_weight is None else float(np.sum(sample_weight))
-    delta = loss_derivative(y, y_pred, sample_weight,                 # (n, fan_out)
+    delta = loss_derivative(y, y_pred, sample_weight,                 # (n, k)
                             out=_buffer(workspace, "delta", y_pred.shape, y_pred.dtype))
+    return _backprop(params, cache, delta, activation, alpha,
+                     _total_weight(y_pred, sample_weight), workspace)
+
+
+def loss_and_gradient(params, cache, y, y_pred, activation="relu", *, alpha=0.0,
+                      sample_weight=None, workspace=None):
+    r""":func:`compute_loss` and :func:`gradient` of one forward pass, together.
+
+    What a training step needs: the loss of the batch before the update and
+    its gradients. The residual :math:`\hat Y - Y` is formed once and gives
+    both (see :func:`numpynn.losses.loss_and_derivative`); the result equals
+    ``compute_loss(...)`` and ``gradient(...)`` up to rounding.
+
+    Parameters
+    ----------
+    params, cache, y, y_pred, activation, alpha, sample_weight, workspace
+        As for :func:`gradient`.
+
+    Returns
+    -------
+    loss : float
+        As :func:`compute_loss` with the same ``params`` and ``alpha``.
+    grads : dict of str to ndarray
+        As :func:`gradient`.
+
+    Examples
+    --------
+    >>> X = np.array([[1.0], [2.0]]); y = np.array([1.0, 2.0])
+    >>> params = {"W1": np.zeros((1, 1)), "b1": np.zeros(1)}
+    >>> loss, g = loss_and_gradient(params, forward_prop(X, params)[1], y,
+    ...                             forward_prop(X, params)[0])
+    >>> loss, float(g["W1"][0, 0])
+    (1.25, -2.5)
+    """
+    loss, delta = loss_and_derivative(y, y_pred, sample_weight,      # (n, k)
+                                      out=_buffer(workspace, "delta", y_pred.shape,
+                                                  y_pred.dtype))
+    sw_sum = _total_weight(y_pred, sample_weight)
+    grads = _backprop(params, cache, delta, activation, alpha, sw_sum, workspace)
+    return loss + _penalty(params, alpha, sw_sum), grads
+
+
+def _total_weight(y_pred, sample_weight):
+    """:math:`S`: the number of rows, or the sum of the sample weights."""
+    return y_pred.shape[0] if sample_weight is None else float(np.sum(sample_weight))
+
+
+def _backprop(params, cache, delta, activation, alpha, sw_sum, workspace):
+    """Gradients from the output layer's delta (see :func:`gradient`)."""
+    deriv = DERIVATIVES[activation]
     grads = {}
+    d_out = w_out = None    # one output: Delta_1 = (d_out w_out^T) * delta, factored
     for layer in range(_n_layers(params), 0, -1):
         key_W, key_b, _, key_gW, key_gb, key_delta, key_pen = _KEYS[layer]
         A_prev = cache[layer - 1]                         # (n, fan_in)
         W = params[key_W]                                 # (fan_in, fan_out)
-        gW = _matmul(A_prev.T, delta, workspace, key_gW)  # (fan_in, fan_out)
+        if w_out is None:
+            gW = _matmul(A_prev.T, delta, workspace, key_gW)  # (fan_in, fan_out)
+            gb = _column_sums(delta, workspace, key_gb)       # (fan_out,)
+        else:
+            gW, gb = _factored_grads(A_prev, d_out, delta, w_out, workspace)
         if alpha > 0:
             pen = _buffer(workspace, key_pen, W.shape, gW.dtype)
             gW += np.multiply(W, alpha / sw_sum, out=pen)
-        grads[key_W] = gW
-        grads[key_b] = _column_sums(delta, workspace, key_gb)   # (fan_out,)
-        if layer > 1:
+        grads[key_W], grads[key_b] = gW, gb
+        if layer == 2 and delta.shape[1] == 1 and isinstance(cache[0], np.ndarray):
+            d_out, w_out = delta, W[:, 0]                 # (n, 1), (h,)
+            delta = deriv(A_prev, out=_buffer(workspace, key_delta, A_prev.shape,
+                                              A_prev.dtype))  # (n, h): sigma'(Z) via A
+        elif layer > 1:
             delta = _matmul(delta, W.T, workspace, key_delta)  # (n, fan_in)
             delta *= deriv(A_prev, out=_buffer(workspace, "deriv", A_prev.shape,
                                                A_prev.dtype))  # sigma'(Z) via A
     return grads
+
+
+def _factored_grads(X, d_out, S, w, workspace):
+    r"""First-layer gradients when :math:`\Delta_1 = (\delta w^\top) \odot S`.
+
+    With one output, :math:`\Delta_1` has entries :math:`\delta_i S_{ij} w_j`
+    (``S`` = :math:`\sigma'(Z)`), so
+
+    .. math:: \nabla_{W_1} = \big((X \odot \delta)^\top S\big) \odot w^\top,
+              \qquad \nabla_{b_1} = (\delta^\top S) \odot w^\top
+
+    never forms the (n, h) matrix :math:`\Delta_1`: two passes over the
+    hidden layer fewer than :math:`X^\top \Delta_1`, the same GEMM.
+    """
+    n, h = S.shape
+    Xd = np.multiply(X, d_out, out=_buffer(workspace, "x_delta", X.shape,
+                                           S.dtype))          # (n, d)
+    gW = _matmul(Xd.T, S, workspace, "grad_W1")               # (d, h)
+    gW *= w
+    gb = np.matmul(d_out[:, 0], S, out=_buffer(workspace, "grad_b1", (h,), S.dtype))
+    gb *= w                                                   # (h,)
+    return gW, gb
 
 
 def _column_sums(delta, workspace, name):

@@ -18,7 +18,7 @@ is the tutorial's ``1/2 * np.mean((y_pred - y)**2)`` and scikit-learn's
 
 import numpy as np
 
-__all__ = ["compute_loss", "loss_derivative"]
+__all__ = ["compute_loss", "loss_derivative", "loss_and_derivative"]
 
 
 def _as_pair(y, y_pred):
@@ -66,24 +66,38 @@ def compute_loss(y, y_pred, *, sample_weight=None, params=None, alpha=0.0):
     >>> compute_loss(np.array([1.0, 3.0]), np.array([2.0, 3.0]))
     0.25
     """
-    y = _as_pair(y, y_pred)
-    sq = np.subtract(y_pred, y)
-    np.square(sq, out=sq)                                  # (n, k)
+    r = np.subtract(y_pred, _as_pair(y, y_pred))           # (n, k)
+    scale, sw_sum = _scales(r, sample_weight)
+    loss = _weighted_half_sq(r, scale)
+    return loss + _penalty(params, alpha, sw_sum)
+
+
+def _penalty(params, alpha, sw_sum):
+    r""":math:`\frac{\alpha}{2 S} \sum_l \lVert W_l \rVert_F^2` (0 when ``alpha`` is 0)."""
+    if not alpha > 0:
+        return 0.0
+    ssq = sum(np.vdot(v, v) for k, v in params.items() if k.startswith("W"))
+    return 0.5 * alpha * float(ssq) / sw_sum
+
+
+def _scales(r, sample_weight):
+    """``(c, S)``: the derivative is ``c * r`` with ``c = 1 / (n k)`` (a float)
+    or ``s_i / (S k)`` (shaped to broadcast over ``r``'s rows); ``S`` is the
+    total weight."""
+    n = r.shape[0]
     if sample_weight is None:
-        loss = 0.5 * float(np.add.reduce(sq, axis=None)) / sq.size   # pairwise-summed mean
-        sw_sum = y.shape[0]
-    else:
-        sw_sum = float(np.sum(sample_weight))
-        per_sample = sq.reshape(sq.shape[0], -1).mean(axis=1)
-        loss = 0.5 * float(np.dot(sample_weight, per_sample)) / sw_sum
-    if alpha > 0:
-        loss += 0.5 * alpha * _sum_sq_weights(params) / sw_sum
-    return loss
+        return 1.0 / r.size, n
+    sw_sum = float(np.sum(sample_weight))
+    scale = np.asarray(sample_weight) / (sw_sum * (r.size // n))      # (n,)
+    return scale.reshape((n,) + (1,) * (r.ndim - 1)), sw_sum
 
 
-def _sum_sq_weights(params):
-    """:math:`\\sum_l \\lVert W_l \\rVert_F^2` over the ``"W*"`` entries."""
-    return float(sum(np.vdot(v, v) for k, v in params.items() if k.startswith("W")))
+def _weighted_half_sq(r, scale):
+    r""":math:`\tfrac12 \sum_{ij} c_i r_{ij}^2` for the scale ``c`` of :func:`_scales`."""
+    if np.ndim(scale) == 0:
+        return 0.5 * scale * float(np.vdot(r, r))          # BLAS dot, no temporary
+    rows = r.reshape(r.shape[0], -1)                       # (n, k)
+    return 0.5 * float(np.dot(scale.ravel(), np.einsum("ij,ij->i", rows, rows)))
 
 
 def loss_derivative(y, y_pred, sample_weight=None, *, out=None):
@@ -110,10 +124,40 @@ def loss_derivative(y, y_pred, sample_weight=None, *, out=None):
     array([[0.5],
            [0. ]])
     """
-    y = _as_pair(y, y_pred)
-    delta = np.subtract(y_pred, y, out=out)               # (n, k)
-    if sample_weight is None:
-        delta *= 1.0 / delta.size
-    else:
-        delta *= (sample_weight / (np.sum(sample_weight) * delta.shape[1]))[:, None]
+    delta = np.subtract(y_pred, _as_pair(y, y_pred), out=out)   # (n, k): residual
+    delta *= _scales(delta, sample_weight)[0]
     return delta
+
+
+def loss_and_derivative(y, y_pred, sample_weight=None, *, out=None):
+    r"""The data term of :func:`compute_loss` and :func:`loss_derivative` at once.
+
+    Both come from one residual :math:`R = \hat Y - Y`: the loss is
+    :math:`\tfrac12 \sum_{ij} c_i R_{ij}^2` and the derivative
+    :math:`c_i R_{ij}` with :math:`c_i = s_i / (S k)`, so ``y_pred - y`` is
+    formed once and the loss needs no temporary (what a training step
+    wants: the loss of a batch before its update, and its gradient).
+
+    Parameters
+    ----------
+    y, y_pred, sample_weight, out
+        As for :func:`loss_derivative`.
+
+    Returns
+    -------
+    loss : float
+        :func:`compute_loss` with ``alpha=0`` (up to rounding).
+    delta : ndarray of shape (n_samples, n_outputs)
+        :func:`loss_derivative` (``out`` when given).
+
+    Examples
+    --------
+    >>> loss, delta = loss_and_derivative(np.array([1.0, 3.0]), np.array([[2.0], [3.0]]))
+    >>> loss, delta.ravel()
+    (0.25, array([0.5, 0. ]))
+    """
+    delta = np.subtract(y_pred, _as_pair(y, y_pred), out=out)   # (n, k): residual
+    scale, _ = _scales(delta, sample_weight)
+    loss = _weighted_half_sq(delta, scale)
+    delta *= scale
+    return loss, delta

@@ -35,3 +35,15 @@ def test_known_values():
     assert_allclose(ACTIVATIONS["linear"](z), z)
     # no overflow warnings at extreme inputs (RuntimeWarnings are errors in this suite)
     assert_allclose(ACTIVATIONS["sigmoid"](np.array([-1e4, 1e4])), [0, 1])
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_relu_is_exactly_max_with_zero(dtype, rng):
+    """float32 ReLU takes a faster NumPy path (a broadcast row of zeros):
+    the values, signed zeros and NaNs included, must be np.maximum(z, 0)'s."""
+    z = rng.normal(size=(7, 5)).astype(dtype)
+    z[0, :3] = [-0.0, 0.0, np.nan]
+    expected = np.maximum(z, 0)
+    np.testing.assert_array_equal(ACTIVATIONS["relu"](z), expected)
+    np.testing.assert_array_equal(np.signbit(ACTIVATIONS["relu"](z)), np.signbit(expected))
+    np.testing.assert_array_equal(ACTIVATIONS["relu"](z[0]), expected[0])     # 1-D

@@ -4,13 +4,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from numpy.testing import assert_allclose, assert_array_equal
 
-from numpynn.activations import ACTIVATIONS
+from numpynn.activations import ACTIVATIONS, DERIVATIVES
 from numpynn.kernels import (
     compute_loss,
     forward_prop,
     gradient,
     hessian,
     init_params,
+    loss_and_gradient,
     update_params,
 )
 
@@ -46,6 +47,50 @@ def test_gradient_matches_central_differences(rng, gradcheck, activation, k, alp
     assert analytic.keys() == params.keys()
     for key in params:
         assert_allclose(analytic[key], numeric[key], rtol=1e-5, atol=1e-8, err_msg=key)
+
+
+@pytest.mark.parametrize("activation", ACTS)
+@pytest.mark.parametrize("k", [1, 3])
+@pytest.mark.parametrize("weighted", [False, True])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_loss_and_gradient_equal_compute_loss_and_the_explicit_backprop(
+        rng, activation, k, weighted, dtype):
+    """The combined kernel equals compute_loss + gradient, and both equal the
+    textbook backprop with Delta_1 formed explicitly (the one-output path
+    never forms it), with and without a workspace."""
+    n, d, h, alpha = 40, 3, 6, 0.4
+    X = rng.normal(size=(n, d)).astype(dtype)
+    y = rng.normal(size=(n, k)).astype(dtype)
+    sw = rng.uniform(0.1, 2.0, size=n) if weighted else None
+    params = init_params((d, h, k), activation, rng, dtype)
+    y_pred, cache = forward_prop(X, params, activation)
+    # textbook backprop, in float64
+    w = np.ones(n) if sw is None else sw
+    c = (w / (w.sum() * k))[:, None]
+    P = {key: v.astype(np.float64) for key, v in params.items()}
+    Z = X.astype(np.float64) @ P["W1"] + P["b1"]
+    H = ACTIVATIONS[activation](Z.copy())
+    D2 = c * (H @ P["W2"] + P["b2"] - y)
+    D1 = (D2 @ P["W2"].T) * DERIVATIVES[activation](H)
+    expected = {"W1": X.T @ D1 + alpha / w.sum() * P["W1"], "b1": D1.sum(0),
+                "W2": H.T @ D2 + alpha / w.sum() * P["W2"], "b2": D2.sum(0)}
+    tol = dict(rtol=1e-12, atol=1e-14) if dtype == np.float64 else dict(rtol=2e-4,
+                                                                          atol=1e-6)
+    ws = {}
+    for workspace in (None, ws, ws):                  # fresh, then reused buffers
+        y_pred, cache = forward_prop(X, params, activation, workspace=workspace)
+        loss, grads = loss_and_gradient(params, cache, y, y_pred, activation,
+                                        alpha=alpha, sample_weight=sw,
+                                        workspace=workspace)
+        assert_allclose(loss, compute_loss(y, y_pred, sample_weight=sw, params=params,
+                                           alpha=alpha), rtol=1e-6 if dtype ==
+                        np.float32 else 1e-13)
+        plain = gradient(params, cache, y, y_pred, activation, alpha=alpha,
+                         sample_weight=sw)
+        for key in params:
+            assert grads[key].dtype == dtype
+            assert_allclose(grads[key], expected[key], **tol, err_msg=key)
+            assert_allclose(plain[key], expected[key], **tol, err_msg=key)
 
 
 def test_one_layer_gradient_is_the_tutorials_dm_db(rng):

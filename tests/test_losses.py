@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 from numpy.testing import assert_allclose
 
-from numpynn.losses import compute_loss, loss_derivative
+from numpynn.losses import compute_loss, loss_and_derivative, loss_derivative
 
 
 def test_half_mse_matches_tutorial_formula(rng):
@@ -46,3 +46,20 @@ def test_loss_derivative_is_the_gradient_of_the_loss(rng, gradcheck):
 def test_shape_mismatch_is_refused():
     with pytest.raises(ValueError, match="must match"):
         compute_loss(np.zeros(4), np.zeros((4, 2)))
+
+
+@pytest.mark.parametrize("shape", [(9,), (9, 1), (9, 3)])
+@pytest.mark.parametrize("weighted", [False, True])
+def test_loss_and_derivative_equal_the_two_functions(rng, shape, weighted):
+    """One residual gives both; y_pred may be 1-D like y (weights included)."""
+    y, y_pred = rng.normal(size=shape), rng.normal(size=shape)
+    sw = rng.uniform(0.1, 3.0, size=9) if weighted else None
+    w = np.ones(9) if sw is None else sw
+    rows = ((y_pred - y) ** 2).reshape(9, -1).mean(axis=1)
+    assert_allclose(compute_loss(y, y_pred, sample_weight=sw),
+                    0.5 * np.dot(w, rows) / w.sum(), rtol=1e-14)
+    out = np.empty(shape)
+    loss, delta = loss_and_derivative(y, y_pred, sw, out=out)
+    assert delta is out
+    assert_allclose(loss, compute_loss(y, y_pred, sample_weight=sw), rtol=1e-14)
+    assert_allclose(delta, loss_derivative(y, y_pred, sw), rtol=1e-15)

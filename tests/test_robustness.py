@@ -239,15 +239,15 @@ def test_interrupt_mid_epoch_rolls_back_to_the_last_finished_epoch(make, data,
     est = make().set_params(callbacks=[record])
     per_epoch = 1 if est.get_params().get("solver") == "newton" else 5
     calls = []
-    grad = Kernels.grad
+    loss_grad = Kernels.loss_grad
 
-    def interrupting_grad(self, *args, **kwargs):
+    def interrupting_loss_grad(self, *args, **kwargs):
         calls.append(1)
         if len(calls) == 2 * per_epoch + per_epoch // 2 + 1:
             raise KeyboardInterrupt
-        return grad(self, *args, **kwargs)
+        return loss_grad(self, *args, **kwargs)
 
-    monkeypatch.setattr(Kernels, "grad", interrupting_grad)
+    monkeypatch.setattr(Kernels, "loss_grad", interrupting_loss_grad)
     with pytest.warns(UserWarning, match="training interrupted"):
         est.fit(*data)
     assert len(record.history) == 2 and est.n_iter_ == 2
@@ -262,7 +262,7 @@ def test_interrupt_in_the_first_epoch_keeps_the_initial_parameters(data, monkeyp
     def boom(self, *args, **kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(Kernels, "grad", boom)
+    monkeypatch.setattr(Kernels, "loss_grad", boom)
     with pytest.warns(UserWarning, match="training interrupted"):
         reg = LinearRegressor(max_iter=5).fit(X, y)
     assert reg.n_iter_ == 0 and reg.loss_curve_ == []

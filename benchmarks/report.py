@@ -90,7 +90,7 @@ def markdown(res):
         lines += ["## Pure-Python loop (the talk's code) vs vectorised kernels", "",
                   _settings(c["python_loops"]),
                   table(c["python_loops"]["rows"], [
-                      ("n", "n"), ("python_epoch_s", "Python s/epoch"),
+                      ("n", "n"), ("epochs", "epochs"), ("python_epoch_s", "Python s/epoch"),
                       ("numpynn_epoch_s", "numpynn s/epoch"), ("speedup", "speed-up"),
                       ("python_loss", "Python loss"), ("numpynn_loss", "numpynn loss"),
                       ("note", "note")]), ""]

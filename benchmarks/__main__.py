@@ -25,6 +25,7 @@ MODES = {
         bw_n=1_000_000, bw_d=20, bw_epochs=12, bw_bytes=512 << 20,
         lstsq_shapes=[(200_000, 50), (1_000_000, 20)],
         net_grid=[(20_000, 20, [16, 100, 512]), (200_000, 50, [100])], net_epochs=2,
+        net_repeats=5,
     ),
     "quick": dict(
         repeats=3, memory=True, torch=True, settle=SETTLE_S,
@@ -33,7 +34,7 @@ MODES = {
         gd_n=20_000, gd_d=20, gd_epochs=3,
         bw_n=300_000, bw_d=20, bw_epochs=10, bw_bytes=256 << 20,
         lstsq_shapes=[(50_000, 50), (200_000, 20)],
-        net_grid=[(5_000, 20, [16, 100, 512])], net_epochs=2,
+        net_grid=[(5_000, 20, [16, 100, 512])], net_epochs=2, net_repeats=3,
     ),
     "smoke": dict(
         repeats=1, memory=True, torch=False, settle=0.0,
@@ -41,7 +42,7 @@ MODES = {
         gd_n=1_000, gd_d=5, gd_epochs=2,
         bw_n=20_000, bw_d=5, bw_epochs=3, bw_bytes=16 << 20,
         lstsq_shapes=[(2_000, 5)],
-        net_grid=[(400, 5, [4])], net_epochs=1,
+        net_grid=[(400, 5, [4])], net_epochs=1, net_repeats=1,
     ),
 }
 
@@ -74,7 +75,7 @@ def run(args, log=print):
     if args.no_torch:
         cfg["torch"] = False
     if args.repeats:
-        cfg["repeats"] = args.repeats
+        cfg["repeats"] = cfg["net_repeats"] = args.repeats
     start = time.perf_counter()
     res = {"mode": mode, "machine": machine_info(), "config": cfg, "cases": {}}
     for name, case in CASES.items():

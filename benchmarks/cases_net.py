@@ -135,8 +135,8 @@ def case_network(cfg):
                            "sklearn_1t": partial(_fit_1t, _mlp(h, epochs), X, y)}
                 if use_torch:
                     runners["torch"] = partial(_torch_fit, X, y, h, epochs)
-                times, res = interleaved(runners, cfg["repeats"], settle=cfg["settle"])
-                gemm = gemm_epoch_time(n, d, h, dtype, cfg["repeats"], cfg["settle"])
+                times, res = interleaved(runners, cfg["net_repeats"], settle=cfg["settle"])
+                gemm = gemm_epoch_time(n, d, h, dtype, cfg["net_repeats"], cfg["settle"])
                 flops = epoch_flops(n, d, h)
                 row = {"n": n, "d": d, "h": h, "dtype": np.dtype(dtype).name,
                        "epochs": epochs,
@@ -162,7 +162,7 @@ def case_network(cfg):
                 rows.append(row)
     return {"rows": rows, "settings": {
         "model": "relu, adam, learning_rate 1e-3, batch 200, alpha 1e-4, shuffle",
-        "epochs": epochs, "repeats": cfg["repeats"], "torch": use_torch,
+        "epochs": epochs, "repeats": cfg["net_repeats"], "torch": use_torch,
         "stopping": "numpynn tol=None; MLPRegressor tol=0, n_iter_no_change=1e9",
         "gflops": "4ndh + 6nhk flop per epoch (the five GEMMs); gemm_only: the same "
                   "GEMMs alone with numpy matmul at batch shape",
@@ -173,8 +173,19 @@ def case_network(cfg):
 
 
 def float32_speedups(rows):
-    """numpynn float64 epoch / float32 epoch per (n, d, h)."""
-    by = {(r["n"], r["d"], r["h"], r["dtype"]): r["numpynn_epoch_s"] for r in rows}
-    return [{"n": n, "d": d, "h": h, "speedup": by[(n, d, h, "float64")] / t32}
-            for (n, d, h, dt), t32 in by.items()
-            if dt == "float32" and (n, d, h, "float64") in by]
+    """float64 epoch / float32 epoch per (n, d, h): numpynn's (``speedup``),
+    the peers' and that of the GEMMs alone (the arithmetic's own gain)."""
+    by = {(r["n"], r["d"], r["h"], r["dtype"]): r for r in rows}
+    out = []
+    for (n, d, h, dt), r32 in by.items():
+        r64 = by.get((n, d, h, "float64"))
+        if dt != "float32" or r64 is None:
+            continue
+        row = {"n": n, "d": d, "h": h,
+               "speedup": r64["numpynn_epoch_s"] / r32["numpynn_epoch_s"],
+               "sklearn_speedup": r64["sklearn_epoch_s"] / r32["sklearn_epoch_s"],
+               "gemm_speedup": r32["gemm_only_gflops"] / r64["gemm_only_gflops"]}
+        if r32.get("torch_epoch_s") and r64.get("torch_epoch_s"):
+            row["torch_speedup"] = r64["torch_epoch_s"] / r32["torch_epoch_s"]
+        out.append(row)
+    return out

@@ -140,6 +140,18 @@ def markdown(res):
                   _settings(c["network"]), table(c["network"]["rows"], cols), "",
                   f"Machine matmul peak (float64, large square): "
                   f"{res['matmul_peak_gflops']:.1f} GFLOP/s.", ""]
+        gains = float32_speedups(c["network"]["rows"])
+        if gains:
+            gcols = [("n", "n"), ("d", "d"), ("h", "h"), ("speedup", "numpynn"),
+                     ("sklearn_speedup", "MLP")]
+            if c["network"]["settings"]["torch"]:
+                gcols.append(("torch_speedup", "torch"))
+            gcols.append(("gemm_speedup", "the GEMMs alone"))
+            lines += ["### float32 gain (float64 epoch / float32 epoch)", "",
+                      "Where a batch is mostly per-call overhead (small h), float32 "
+                      "cannot help any contender; the GEMMs-alone column is the "
+                      "arithmetic's own gain at those shapes.", "",
+                      table(gains, gcols), ""]
     return "\n".join(lines)
 
 

@@ -22,7 +22,7 @@ MODES = {
         py_ns=[200, 2_000, 10_000, 100_000, 1_000_000], py_epochs=10, py_min_samples=500_000,
         py_time_limit=6.0,
         gd_n=100_000, gd_d=20, gd_epochs=5,
-        bw_n=1_000_000, bw_d=20, bw_epochs=12, bw_bytes=512 << 20,
+        bw_n=1_000_000, bw_d=20, bw_epochs=12, bw_repeats=5, bw_bytes=512 << 20,
         lstsq_shapes=[(200_000, 50), (1_000_000, 20)],
         net_grid=[(20_000, 20, [16, 100, 512]), (200_000, 50, [100])], net_epochs=2,
         net_repeats=5,
@@ -32,7 +32,7 @@ MODES = {
         py_ns=[200, 2_000, 10_000, 50_000], py_epochs=10, py_min_samples=500_000,
         py_time_limit=2.0,
         gd_n=20_000, gd_d=20, gd_epochs=3,
-        bw_n=300_000, bw_d=20, bw_epochs=10, bw_bytes=256 << 20,
+        bw_n=300_000, bw_d=20, bw_epochs=10, bw_repeats=3, bw_bytes=256 << 20,
         lstsq_shapes=[(50_000, 50), (200_000, 20)],
         net_grid=[(5_000, 20, [16, 100, 512])], net_epochs=2, net_repeats=3,
     ),
@@ -40,7 +40,7 @@ MODES = {
         repeats=1, memory=True, torch=False, settle=0.0,
         py_ns=[200, 1_000], py_epochs=2, py_min_samples=0, py_time_limit=0.5,
         gd_n=1_000, gd_d=5, gd_epochs=2,
-        bw_n=20_000, bw_d=5, bw_epochs=3, bw_bytes=16 << 20,
+        bw_n=20_000, bw_d=5, bw_epochs=3, bw_repeats=1, bw_bytes=16 << 20,
         lstsq_shapes=[(2_000, 5)],
         net_grid=[(400, 5, [4])], net_epochs=1, net_repeats=1,
     ),
@@ -75,7 +75,7 @@ def run(args, log=print):
     if args.no_torch:
         cfg["torch"] = False
     if args.repeats:
-        cfg["repeats"] = cfg["net_repeats"] = args.repeats
+        cfg["repeats"] = cfg["net_repeats"] = cfg["bw_repeats"] = args.repeats
     start = time.perf_counter()
     res = {"mode": mode, "machine": machine_info(), "config": cfg, "cases": {}}
     for name, case in CASES.items():

@@ -173,7 +173,7 @@ def case_bandwidth(cfg):
 
         ones = np.ones(X.shape[1], X.dtype)
         times, _ = interleaved({"fit": fit, "sum": X.sum, "gemv": partial(np.matmul, X, ones)},
-                               cfg["repeats"], settle=cfg["settle"])
+                               cfg["bw_repeats"], settle=cfg["settle"])
         epoch = float(np.median(clocks[1:]))          # clocks[0]: the warm-up
         bound = min(times["sum"], times["gemv"])
         rows.append({"dtype": np.dtype(dtype).name, "n": X.shape[0], "d": X.shape[1],
@@ -189,7 +189,7 @@ def case_bandwidth(cfg):
         "epoch": "median time between epoch callbacks (excludes fit setup; the "
                  "first 2-3 epochs after an idle pause run up to 2x slower on the "
                  "shared VM, hence 10+ epochs per fit)",
-        "epochs": cfg["bw_epochs"], "repeats": cfg["repeats"]}}
+        "epochs": cfg["bw_epochs"], "repeats": cfg["bw_repeats"]}}
 
 
 # -- 3. lstsq vs LinearRegression ---------------------------------------------

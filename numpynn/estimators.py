@@ -262,7 +262,10 @@ class LinearRegressor(RegressorMixin, BaseEstimator):
         hint = "" if lr is None else f"learning_rate was {lr:.4g}. "
         result = F.train(self, kernels, optimizer, None, params, X, y, sw, batch_size, rng,
                          partial=incremental, resume=resume, hint=hint)
-        if self.solver == "gd" and result.converged:
+        # With early stopping the stop is the validation score's and the kept
+        # parameters are the best on held-out rows, not the training minimum:
+        # a gap to the full data's minimum says nothing about the scaling.
+        if self.solver == "gd" and result.converged and not self.early_stopping:
             self._warn_if_far_from_minimum(kernels, X, y, sw, H)
         self.learning_rate_ = lr
         return self

@@ -399,3 +399,15 @@ def test_tol_stopping_far_from_the_minimum_warns_with_the_exact_gap(rng):
     with warnings.catch_warnings():                 # standardised: no warning
         warnings.simplefilter("error")
         LinearRegressor().fit((years - years.mean()) / years.std(), y)
+
+
+def test_early_stopping_does_not_claim_bad_scaling(rng):
+    """The best-validation parameters sit above the full data's minimum by
+    design; on well-scaled features that must not be reported as crawling."""
+    X = rng.standard_normal((1000, 5))
+    y = X @ rng.standard_normal(5) + rng.standard_normal(1000)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        reg = LinearRegressor(early_stopping=True, max_iter=500).fit(X, y)
+    best = LinearRegression().fit(X, y).score(X, y)
+    assert reg.n_iter_ < 500 and reg.score(X, y) > best - 0.01   # near the minimum

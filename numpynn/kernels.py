@@ -20,9 +20,11 @@ With :math:`\Delta = \partial L / \partial \hat Y` (see
     \nabla_{W_1} = X^\top \Delta_1 + \tfrac{\alpha}{S} W_1, \quad
     \nabla_{b_1} = \mathbf 1^\top \Delta_1 .
 
-With one output :math:`\Delta_1 = (\delta w_2^\top) \odot \sigma'(Z)` is never
-formed: :math:`\nabla_{W_1} = ((X \odot \delta)^\top \sigma'(Z)) \odot w_2^\top`
-(same product, two passes over the hidden layer fewer).
+With one output (:math:`\Delta = \delta`, :math:`W_2 = w_2`, columns)
+:math:`\Delta_1 = \operatorname{diag}(\delta)\, \sigma'(Z)\, \operatorname{diag}(w_2)`
+is never formed: :math:`\nabla_{W_1} = (\operatorname{diag}(\delta) X)^\top
+\sigma'(Z) \operatorname{diag}(w_2)` is the same product with two passes over
+the hidden layer fewer.
 
 Shapes: ``n`` samples, ``d`` features, ``h`` hidden units, ``k`` outputs.
 Every function preserves ``X.dtype`` (float32 in, float32 out). Nothing
@@ -234,13 +236,14 @@ def _backprop(params, cache, delta, activation, alpha, sw_sum, workspace):
 
 
 def _factored_grads(X, d_out, S, w, workspace):
-    r"""First-layer gradients when :math:`\Delta_1 = (\delta w^\top) \odot S`.
+    r"""First-layer gradients when :math:`\Delta_1 = \operatorname{diag}(\delta) S
+    \operatorname{diag}(w)`.
 
     With one output, :math:`\Delta_1` has entries :math:`\delta_i S_{ij} w_j`
     (``S`` = :math:`\sigma'(Z)`), so
 
-    .. math:: \nabla_{W_1} = \big((X \odot \delta)^\top S\big) \odot w^\top,
-              \qquad \nabla_{b_1} = (\delta^\top S) \odot w^\top
+    .. math:: \nabla_{W_1} = (\operatorname{diag}(\delta) X)^\top S \operatorname{diag}(w),
+              \qquad \nabla_{b_1} = \operatorname{diag}(w) S^\top \delta
 
     never forms the (n, h) matrix :math:`\Delta_1`: two passes over the
     hidden layer fewer than :math:`X^\top \Delta_1`, the same GEMM.

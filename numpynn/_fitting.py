@@ -146,6 +146,13 @@ def record_run(est, result, *, incremental, n_seen):
         est.best_loss_ = None
 
 
+def stopped_rising(est, result):
+    """Whether the ``tol`` rule stopped a run whose loss rose in every epoch it watched."""
+    tail = np.asarray(result.loss_curve[-(est.n_iter_no_change + 1):])
+    return bool(result.converged and not result.val_scores and tail.size > 1
+                and np.all(np.diff(tail) > 0))
+
+
 def warn_not_converged(est, result, max_iter):
     """ConvergenceWarning at ``max_iter``, or when stopping on a rising loss."""
     if est.tol is not None and not (result.converged or result.interrupted) \
@@ -155,8 +162,8 @@ def warn_not_converged(est, result, max_iter):
             f"converging (tol={est.tol}); increase max_iter or learning_rate.",
             ConvergenceWarning, stacklevel=2,
         )
-    tail = np.asarray(result.loss_curve[-(est.n_iter_no_change + 1):])
-    if result.converged and not result.val_scores and np.all(np.diff(tail) > 0):
+    if stopped_rising(est, result):
+        tail = result.loss_curve[-(est.n_iter_no_change + 1):]
         warnings.warn(
             f"{type(est).__name__}: stopped because the loss rose in each of the last "
             f"{len(tail) - 1} epochs (from {tail[0]:.4g} to {tail[-1]:.4g}), which is "
@@ -193,3 +200,39 @@ def train(est, kernels, optimizer, opt_state, params, X, y, sw, batch_size, rng,
     if not partial:
         warn_not_converged(est, result, max_iter)
     return result
+
+
+#: Above this condition number of the Hessian the features count as badly
+#: scaled; above SINGULAR the Hessian counts as singular (rounding level).
+BADLY_SCALED, SINGULAR = 1e3, 1e12
+
+
+def slow_stop_advice(lr, auto, L, cond, batch_size, n):
+    r"""The remedy for a ``tol`` stop far above a quadratic loss's minimum.
+
+    With step :math:`\eta` an epoch shrinks the gap along the Hessian's
+    eigenvalue :math:`\lambda` by the factor :math:`(1 - \eta\lambda)^2`:
+    slowly when :math:`\eta` is far below :math:`1/L`, near the stability
+    limit :math:`2/L`, or when the condition number :math:`\kappa = L/\mu`
+    is large. At :math:`\eta = 1/L` the stop on "improved by less than tol"
+    lands about :math:`\text{tol}\,\kappa/2` above the minimum. Mini-batch
+    steps also stall in their gradient noise.
+    """
+    if not auto and not 0.5 <= lr * L <= 1.5:
+        return (f"learning_rate={lr:.4g} is {lr * L:.2g}/L, far from the 1/L step of "
+                "the largest Hessian eigenvalue L (stable below 2/L), so every epoch "
+                "gains little: use learning_rate='auto', a smaller tol, or "
+                "solver='lstsq' or 'newton'.")
+    if batch_size < n:
+        return (f"Mini-batches (batch_size={batch_size}) stall in their gradient "
+                "noise: use a larger batch_size (None for full batch), a smaller tol, "
+                "or solver='lstsq' or 'newton'.")
+    if not cond < SINGULAR:
+        return ("The Hessian is singular (collinear or constant features): use "
+                "alpha > 0, or solver='lstsq' for the minimum-norm solution.")
+    if cond >= BADLY_SCALED:
+        return ("Standardise the features (StandardScaler in a Pipeline), or use "
+                "solver='lstsq' or 'newton'.")
+    return ("The features are not badly scaled, but a stop on the loss improving by "
+            "less than tol can still be about tol x condition number / 2 above the "
+            "minimum: use a smaller tol, or solver='lstsq' or 'newton'.")

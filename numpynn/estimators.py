@@ -265,17 +265,21 @@ class LinearRegressor(RegressorMixin, BaseEstimator):
         # With early stopping the stop is the validation score's and the kept
         # parameters are the best on held-out rows, not the training minimum:
         # a gap to the full data's minimum says nothing about the scaling.
-        if self.solver == "gd" and result.converged and not self.early_stopping:
-            self._warn_if_far_from_minimum(kernels, X, y, sw, H)
+        # A rising loss is reported as divergence by train(), not here.
+        if (self.solver == "gd" and result.converged and not self.early_stopping
+                and not F.stopped_rising(self, result)):
+            self._warn_if_far_from_minimum(kernels, X, y, sw, H, lr)
         self.learning_rate_ = lr
         return self
 
-    def _warn_if_far_from_minimum(self, kernels, X, y, sw, H):
+    def _warn_if_far_from_minimum(self, kernels, X, y, sw, H, lr):
         """ConvergenceWarning when ``tol`` stopped gd far above the minimum.
 
-        On badly scaled features gradient descent crawls, every epoch
-        improves by less than ``tol`` and the stopping rule fires early; the
-        exact remaining gap (:func:`numpynn.kernels.excess_loss`) tells.
+        On badly scaled features, or with a small step, gradient descent
+        crawls, every epoch improves by less than ``tol`` and the stopping
+        rule fires early; the exact remaining gap
+        (:func:`numpynn.kernels.excess_loss`) tells, and the Hessian's
+        spectrum says which remedy applies (:func:`numpynn._fitting.slow_stop_advice`).
         """
         params = self._params()
         if H is None:
@@ -285,12 +289,13 @@ class LinearRegressor(RegressorMixin, BaseEstimator):
         if gap > max(self.tol, 1e-6 * self.loss_curve_[-1]):
             eig = np.linalg.eigvalsh(H)
             cond = eig[-1] / eig[0] if eig[0] > 0 else np.inf
+            advice = F.slow_stop_advice(lr, self.learning_rate == "auto", eig[-1], cond,
+                                        F.resolve_batch_size(self.batch_size, X.shape[0]),
+                                        X.shape[0])
             warnings.warn(
                 f"LinearRegressor: tol={self.tol} stopped gradient descent after "
                 f"{self.n_iter_} epochs, but the loss is still {gap:.4g} above its "
-                f"minimum (the Hessian's condition number is {cond:.2g}). "
-                "Standardise the features (StandardScaler in a Pipeline), or use "
-                "solver='lstsq' or 'newton'.",
+                f"minimum (the Hessian's condition number is {cond:.2g}). {advice}",
                 ConvergenceWarning, stacklevel=5,      # at the caller of fit
             )
 

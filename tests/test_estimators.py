@@ -1,4 +1,6 @@
+import re
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -11,6 +13,8 @@ from sklearn.model_selection import train_test_split
 from sklearn.neural_network import MLPRegressor
 
 from numpynn import LinearRegressor, TwoLayerNet
+
+ERRORS_MD = Path(__file__).resolve().parent.parent / "docs" / "errors.md"
 
 
 def tutorial_loop(x, y, l_r, epochs):
@@ -344,9 +348,11 @@ def test_a_rising_loss_is_not_reported_as_convergence(rng):
     y = X @ [1.0, 2.0] + rng.normal(size=100)
     L = 1 / LinearRegressor(max_iter=1, tol=None).fit(X, y).learning_rate_
     for factor in (2.05, 2.3):          # past the 2/L stability bound
-        with pytest.warns(ConvergenceWarning, match="loss rose in each of the last 10"):
+        with pytest.warns(ConvergenceWarning, match="loss rose in each of the last 10") \
+                as rec:
             reg = LinearRegressor(learning_rate=factor / L, max_iter=200).fit(X, y)
         assert np.all(np.diff(reg.loss_curve_[-11:]) > 0)
+        assert not any("above its minimum" in str(w.message) for w in rec)  # said once
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         LinearRegressor(learning_rate=1.9 / L, max_iter=5000).fit(X, y)
@@ -399,6 +405,66 @@ def test_tol_stopping_far_from_the_minimum_warns_with_the_exact_gap(rng):
     with warnings.catch_warnings():                 # standardised: no warning
         warnings.simplefilter("error")
         LinearRegressor().fit((years - years.mean()) / years.std(), y)
+
+
+def _slow_stop_warning(X, y, **params):
+    with pytest.warns(ConvergenceWarning, match="above its minimum") as rec:
+        LinearRegressor(**params).fit(X, y)
+    message = str(rec[0].message)
+    gap = float(message.split("still ")[1].split(" above")[0])
+    cond = float(message.split("condition number is ")[1].split(")")[0])
+    return message, gap, cond
+
+
+def _documented(message):
+    """The message matches the template of docs/errors.md, with one of its advices."""
+    text = ERRORS_MD.read_text()
+    head = ("ConvergenceWarning: LinearRegressor: tol=<tol> stopped gradient descent "
+            "after <e> epochs, but the loss is still <gap> above its minimum (the "
+            "Hessian's condition number is <c>). ")
+    advices = re.findall(r"```text\n([^\n]+)\n```", text.split("## Stopped far")[1]
+                         .split("\n## ")[0])[1:]
+    assert head + "<advice>" in text and len(advices) == 5
+    for advice in advices:
+        parts = re.split(r"<[^>]+>", (head + advice)[len("ConvergenceWarning: "):])
+        if re.fullmatch(".*?".join(re.escape(p) for p in parts), message):
+            return advice
+    raise AssertionError(message)
+
+
+def test_slow_stops_name_their_cause_as_documented(rng):
+    """Three causes, three remedies; each gap obeys the estimate it quotes."""
+    X = rng.standard_normal((500, 4))
+    y = X @ np.ones(4) + rng.standard_normal(500)
+    message, gap, _ = _slow_stop_warning(X, y, learning_rate=0.01)   # a small step
+    assert _documented(message).startswith("learning_rate=<lr> is")
+    message, gap, _ = _slow_stop_warning(X, y, batch_size=8, random_state=0)
+    assert _documented(message).startswith("Mini-batches (batch_size=<B>)")
+    X[:, 1] = X[:, 0] + 0.1 * X[:, 1]                    # correlated, well scaled
+    X = (X - X.mean(0)) / X.std(0)
+    message, gap, cond = _slow_stop_warning(X, y)
+    assert _documented(message).startswith("The features are not badly scaled")
+    assert 1e-4 < gap < 1e-4 * cond                      # about tol * cond / 2
+    years = np.sort(rng.uniform(1971, 2020, size=60))[:, None]
+    message, _, cond = _slow_stop_warning(years, 0.15 * (years[:, 0] - 1971) + 3)
+    assert _documented(message).startswith("Standardise") and cond > 1e3
+
+
+@pytest.mark.parametrize("args, start", [
+    ((0.01, False, 1.0, 10.0, 100, 100), "learning_rate=<lr> is"),     # step 0.01/L
+    ((1.8, False, 1.0, 10.0, 100, 100), "learning_rate=<lr> is"),      # near 2/L
+    ((None, True, 1.0, 10.0, 16, 100), "Mini-batches"),
+    ((None, True, 1.0, np.inf, 100, 100), "The Hessian is singular"),
+    ((None, True, 1.0, 1e14, 100, 100), "The Hessian is singular"),
+    ((None, True, 1.0, 1e6, 100, 100), "Standardise"),
+    ((None, True, 1.0, 10.0, 100, 100), "The features are not badly scaled"),
+])
+def test_every_slow_stop_advice_is_documented(args, start):
+    from numpynn._fitting import slow_stop_advice
+    message = ("LinearRegressor: tol=0.0001 stopped gradient descent after 9 epochs, but "
+               "the loss is still 0.5 above its minimum (the Hessian's condition number "
+               f"is 10). {slow_stop_advice(*args)}")
+    assert _documented(message).startswith(start)
 
 
 def test_early_stopping_does_not_claim_bad_scaling(rng):

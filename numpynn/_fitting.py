@@ -223,16 +223,16 @@ def slow_stop_advice(lr, auto, L, cond, batch_size, n):
                 "the largest Hessian eigenvalue L (stable below 2/L), so every epoch "
                 "gains little: use learning_rate='auto', a smaller tol, or "
                 "solver='lstsq' or 'newton'.")
-    if batch_size < n:
-        return (f"Mini-batches (batch_size={batch_size}) stall in their gradient "
-                "noise: use a larger batch_size (None for full batch), a smaller tol, "
-                "or solver='lstsq' or 'newton'.")
     if not cond < SINGULAR:
         return ("The Hessian is singular (collinear or constant features): use "
                 "alpha > 0, or solver='lstsq' for the minimum-norm solution.")
     if cond >= BADLY_SCALED:
         return ("Standardise the features (StandardScaler in a Pipeline), or use "
                 "solver='lstsq' or 'newton'.")
+    if batch_size < n:
+        return (f"Mini-batches (batch_size={batch_size}) stall in their gradient "
+                "noise: use a larger batch_size (None for full batch), a smaller tol, "
+                "or solver='lstsq' or 'newton'.")
     return ("The features are not badly scaled, but a stop on the loss improving by "
             "less than tol can still be about tol x condition number / 2 above the "
             "minimum: use a smaller tol, or solver='lstsq' or 'newton'.")

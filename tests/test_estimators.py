@@ -457,6 +457,7 @@ def test_slow_stops_name_their_cause_as_documented(rng):
     ((None, True, 1.0, np.inf, 100, 100), "The Hessian is singular"),
     ((None, True, 1.0, 1e14, 100, 100), "The Hessian is singular"),
     ((None, True, 1.0, 1e6, 100, 100), "Standardise"),
+    ((None, True, 1.0, 1e6, 16, 100), "Standardise"),          # scaling before noise
     ((None, True, 1.0, 10.0, 100, 100), "The features are not badly scaled"),
 ])
 def test_every_slow_stop_advice_is_documented(args, start):

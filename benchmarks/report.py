@@ -15,6 +15,31 @@ TARGETS = {
 }
 
 
+#: The linear cases' report sections: case key, heading, (row key, column title).
+SECTIONS = [
+    ("python_loops", "Pure-Python loop (the talk's code) vs vectorised kernels", [
+        ("n", "n"), ("epochs", "epochs"), ("python_epoch_s", "Python s/epoch"),
+        ("numpynn_epoch_s", "numpynn s/epoch"), ("speedup", "speed-up"),
+        ("python_loss", "Python loss"), ("numpynn_loss", "numpynn loss"),
+        ("note", "note")]),
+    ("gd_sgd", "LinearRegressor gd vs SGDRegressor", [
+        ("estimator", "estimator"), ("n", "n"), ("d", "d"), ("epochs", "epochs"),
+        ("epoch_s", "s/epoch"), ("ratio_vs_sgdregressor", "time / SGDRegressor"),
+        ("r2_test", "held-out R^2")]),
+    ("bandwidth", "Full-batch gd epoch vs memory bandwidth", [
+        ("dtype", "dtype"), ("n", "n"), ("d", "d"), ("X_MB", "X MB"),
+        ("epoch_s", "s/epoch"), ("sum_s", "np.sum(X) s"), ("gemv_s", "X @ ones s"),
+        ("bound_s", "read-X bound s"), ("X_read_GBps", "read GB/s"),
+        ("ratio_vs_bound", "ratio")]),
+    ("lstsq", "LinearRegressor lstsq vs LinearRegression", [
+        ("n", "n"), ("d", "d"), ("numpynn_s", "numpynn s"), ("sklearn_s", "sklearn s"),
+        ("ratio", "ratio"), ("max_rel_coef_diff_vs_sklearn", "coef diff vs sklearn"),
+        ("max_rel_coef_err_numpynn", "numpynn err vs lstsq"),
+        ("max_rel_coef_err_sklearn", "sklearn err vs lstsq"), ("X_MB", "X MB"),
+        ("numpynn_peak_MB", "numpynn peak MB"), ("sklearn_peak_MB", "sklearn peak MB")]),
+]
+
+
 def _fmt(x):
     if x is None or (isinstance(x, float) and math.isnan(x)):
         return "-"
@@ -86,40 +111,9 @@ def markdown(res):
                     for v in res["targets"].values()],
                    [("what", "ratio"), ("target", "target"), ("measured", "measured"),
                     ("met", "met")]), ""]
-    if "python_loops" in c:
-        lines += ["## Pure-Python loop (the talk's code) vs vectorised kernels", "",
-                  _settings(c["python_loops"]),
-                  table(c["python_loops"]["rows"], [
-                      ("n", "n"), ("epochs", "epochs"), ("python_epoch_s", "Python s/epoch"),
-                      ("numpynn_epoch_s", "numpynn s/epoch"), ("speedup", "speed-up"),
-                      ("python_loss", "Python loss"), ("numpynn_loss", "numpynn loss"),
-                      ("note", "note")]), ""]
-    if "gd_sgd" in c:
-        lines += ["## LinearRegressor gd vs SGDRegressor", "", _settings(c["gd_sgd"]),
-                  table(c["gd_sgd"]["rows"], [
-                      ("estimator", "estimator"), ("n", "n"), ("d", "d"),
-                      ("epochs", "epochs"), ("epoch_s", "s/epoch"),
-                      ("ratio_vs_sgdregressor", "time / SGDRegressor"),
-                      ("r2_test", "held-out R^2")]), ""]
-    if "bandwidth" in c:
-        lines += ["## Full-batch gd epoch vs memory bandwidth", "",
-                  _settings(c["bandwidth"]),
-                  table(c["bandwidth"]["rows"], [
-                      ("dtype", "dtype"), ("n", "n"), ("d", "d"), ("X_MB", "X MB"),
-                      ("epoch_s", "s/epoch"), ("sum_s", "np.sum(X) s"),
-                      ("gemv_s", "X @ ones s"), ("bound_s", "read-X bound s"),
-                      ("X_read_GBps", "read GB/s"), ("ratio_vs_bound", "ratio")]), ""]
-    if "lstsq" in c:
-        lines += ["## LinearRegressor lstsq vs LinearRegression", "",
-                  _settings(c["lstsq"]),
-                  table(c["lstsq"]["rows"], [
-                      ("n", "n"), ("d", "d"), ("numpynn_s", "numpynn s"),
-                      ("sklearn_s", "sklearn s"), ("ratio", "ratio"),
-                      ("max_rel_coef_diff_vs_sklearn", "coef diff vs sklearn"),
-                      ("max_rel_coef_err_numpynn", "numpynn err vs lstsq"),
-                      ("max_rel_coef_err_sklearn", "sklearn err vs lstsq"),
-                      ("X_MB", "X MB"), ("numpynn_peak_MB", "numpynn peak MB"),
-                      ("sklearn_peak_MB", "sklearn peak MB")]), ""]
+    for key, title, cols in SECTIONS:
+        if key in c:
+            lines += [f"## {title}", "", _settings(c[key]), table(c[key]["rows"], cols), ""]
     if "network" in c:
         cols = [("n", "n"), ("d", "d"), ("h", "h"), ("dtype", "dtype"),
                 ("numpynn_epoch_s", "numpynn s/epoch"), ("sklearn_epoch_s", "MLP s/epoch"),

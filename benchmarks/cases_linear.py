@@ -12,7 +12,7 @@ from sklearn.linear_model import LinearRegression, SGDRegressor
 from sklearn.metrics import r2_score
 
 from numpynn import LinearRegressor
-from numpynn._blas import SMALL_FLOPS, single_threaded_blas
+from numpynn._engine import BLAS, SMALL_FLOPS
 from numpynn.kernels import compute_loss, forward_prop, gradient, update_params
 
 from ._harness import interleaved, peak_memory, read_bandwidth
@@ -67,7 +67,7 @@ def case_python_loops(cfg):
         # numpynn's thread policy for small products (the Python loop uses no BLAS);
         # short runs get more repeats, as one scheduling blip outweighs them
         reps = cfg["repeats"] if n > 100_000 else 2 * cfg["repeats"] + 1
-        with single_threaded_blas(2 * n < SMALL_FLOPS):
+        with BLAS.one_thread(2 * n < SMALL_FLOPS):
             times, res = interleaved(runners, reps, settle=cfg["settle"])
         row = {"n": n, "epochs": epochs,
                "numpynn_epoch_s": times["numpynn"] / epochs,

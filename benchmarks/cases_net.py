@@ -12,7 +12,7 @@ from sklearn.neural_network import MLPRegressor
 from threadpoolctl import threadpool_limits
 
 from numpynn import TwoLayerNet
-from numpynn._blas import SMALL_FLOPS, single_threaded_blas
+from numpynn._engine import BLAS, SMALL_FLOPS
 
 from ._harness import interleaved, peak_memory
 
@@ -107,7 +107,7 @@ def gemm_epoch_time(n, d, h, dtype, repeats, settle):
                                                      (h, 1)))
 
     def epoch():
-        with single_threaded_blas(epoch_flops(B, d, h) < SMALL_FLOPS):   # as numpynn
+        with BLAS.one_thread(epoch_flops(B, d, h) < SMALL_FLOPS):   # as numpynn
             _gemms()
 
     def _gemms():

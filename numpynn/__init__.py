@@ -6,11 +6,13 @@ The math lives once, as pure functions, in :mod:`numpynn.kernels`
 estimators around them.
 """
 
-from . import datasets, kernels, optimizers
+from . import datasets, kernels, optimizers, quadratic
+from ._engine import reference_kernels
 from .estimators import LinearRegressor, TwoLayerNet
 from .persistence import load, save
 
 __version__ = "0.1.0"
 
-__all__ = ["LinearRegressor", "TwoLayerNet", "datasets", "kernels", "optimizers", "save", "load",
+__all__ = ["LinearRegressor", "TwoLayerNet", "datasets", "kernels", "optimizers", "quadratic",
+           "reference_kernels", "save", "load",
            "__version__"]

@@ -1,54 +1,100 @@
-"""Plumbing shared by the estimators: input checks, state, callbacks.
+"""Plumbing shared by the estimators: input checks, training, publishing a model.
 
-Functions, not a base class: each estimator calls what it needs.
+Functions, not a base class: each estimator calls what it needs. A fit
+never changes the estimator until it has succeeded: it trains copies, and
+:func:`fit_context` publishes the new fitted attributes in one step at the
+end (or leaves the previous model whole when anything fails).
 """
 
 from __future__ import annotations
 
-import warnings
 from contextlib import contextmanager
 
 import numpy as np
 from sklearn.exceptions import ConvergenceWarning
+from sklearn.metrics import r2_score
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ._training import Kernels, Schedule, run
-from ._validation import check_sample_weight
+from . import _engine, _training, kernels
+from ._validation import (
+    BOOL,
+    CALLBACKS,
+    NONE,
+    RANDOM_STATE,
+    Interval,
+    Options,
+    check_sample_weight,
+)
+from ._warnings import warn
+from .losses import compute_loss
+
+#: Hyperparameters both estimators share, with what each accepts.
+COMMON_CONSTRAINTS = {
+    "max_iter": (Interval("int", 1, None),),
+    "tol": (NONE, Interval("real", 0, None)),
+    "n_iter_no_change": (Interval("int", 1, None),),
+    "shuffle": (BOOL,),
+    "random_state": RANDOM_STATE,
+    "warm_start": (BOOL,),
+    "verbose": (BOOL, Interval("int", 0, None)),
+    "early_stopping": (BOOL,),
+    "validation_fraction": (Interval("real", 0, 1, "neither"),),
+    "callbacks": CALLBACKS,
+    "alpha": (Interval("real", 0, None),),
+}
+BATCH_SIZE = (NONE, Options(("auto",)), Interval("int", 1, None))
+
+#: The remedy appended to a divergence message of a first-order optimizer.
+DIVERGENCE_ADVICE = ("Use a smaller learning_rate, or scale the features (e.g. "
+                     "StandardScaler in a Pipeline).")
 
 FLOATS = (np.float64, np.float32)
 #: Sparse formats taken as they are (others are converted to CSR); X is never densified.
 SPARSE = ("csr", "csc")
+#: Rows per forward pass at prediction (bounded memory on huge or mapped X).
+PREDICT_ROWS = 65536
 
 
 def check_fit_data(est, X, y, sample_weight, *, reset, accept_sparse=SPARSE):
     """Validate ``(X, y, sample_weight)`` for fitting.
 
-    Returns ``X`` (float64 or float32, a view when possible: never a copy
-    of a float array or memory map), ``y`` as ``(n, k)`` in ``X``'s dtype
-    and ``sample_weight`` as ``(n,)`` in ``X``'s dtype or ``None``.
+    Returns ``X`` (float64 or float32; never a copy of a float memory map;
+    an in-memory array that is not C-ordered, such as a DataFrame's, is
+    copied once to C order so that every batch reads contiguous rows),
+    ``y`` as ``(n, k)`` in ``X``'s dtype and ``sample_weight`` as ``(n,)``
+    in ``X``'s dtype or ``None``.
     """
     X, y = validate_data(est, X, y, reset=reset, dtype=FLOATS, multi_output=True,
                          y_numeric=True, accept_sparse=accept_sparse)
-    y = np.asarray(y, dtype=X.dtype)
+    if isinstance(X, np.ndarray) and not isinstance(X, np.memmap) \
+            and not X.flags.c_contiguous:
+        X = np.ascontiguousarray(X)
+    y = np.ascontiguousarray(y, dtype=X.dtype)
     if y.ndim == 1:
         y = y.reshape(-1, 1)
     sample_weight = check_sample_weight(sample_weight, X.shape[0], X.dtype)
     return X, y, sample_weight
 
 
-def check_predict_data(est, X, accept_sparse=SPARSE):
-    return validate_data(est, X, reset=False, dtype=FLOATS, accept_sparse=accept_sparse)
+def forward(X, params, activation):
+    """:func:`numpynn.kernels.forward_prop` in blocks of :data:`PREDICT_ROWS` rows."""
+    if X.shape[0] <= PREDICT_ROWS:
+        return kernels.forward_prop(X, params, activation)[0]
+    return np.vstack([kernels.forward_prop(X[s:s + PREDICT_ROWS], params, activation)[0]
+                      for s in range(0, X.shape[0], PREDICT_ROWS)])
 
 
 def predict(est, X, activation):
-    """``est``'s prediction from its live parameters (``est._params()``).
+    """``est``'s prediction from one consistent view of its fitted state.
 
     Returns ``(n_samples,)`` for one output, else ``(n_samples, n_outputs)``.
     """
     check_is_fitted(est)
-    X = check_predict_data(est, X)
-    y_pred = Kernels(activation, 0.0).predict(X, est._params())
-    return y_pred.ravel() if est.n_outputs_ == 1 else y_pred
+    params = est._params(dict(vars(est)))       # one snapshot: never half an old model
+    X = validate_data(est, X, reset=False, dtype=FLOATS, accept_sparse=SPARSE)
+    y_pred = forward(X, {k: v.astype(X.dtype, copy=False) for k, v in params.items()},
+                     activation)
+    return y_pred.ravel() if y_pred.shape[1] == 1 else y_pred
 
 
 def regressor_tags(tags):
@@ -62,7 +108,7 @@ def resolve_batch_size(batch_size, n):
     """``None`` -> full batch, ``"auto"`` -> ``min(200, n)``, int -> ``min(int, n)``."""
     if batch_size is None:
         return n
-    if batch_size == "auto":
+    if isinstance(batch_size, str):
         return min(200, n)
     return min(int(batch_size), n)
 
@@ -72,6 +118,7 @@ def split_validation(X, y, sample_weight, fraction, rng):
 
     Two validation rows at least: R^2 of a single row is undefined (NaN),
     which would never count as an improvement and so discard all training.
+    Both parts must keep some positive sample weight.
     """
     n = X.shape[0]
     n_val = max(2, int(np.ceil(fraction * n)))
@@ -84,66 +131,155 @@ def split_validation(X, y, sample_weight, fraction, rng):
     tr, va = np.sort(order[n_val:]), np.sort(order[:n_val])
     sw_tr = None if sample_weight is None else sample_weight[tr]
     sw_va = None if sample_weight is None else sample_weight[va]
+    for part, sw in (("training", sw_tr), ("validation", sw_va)):
+        if sw is not None and not sw.sum() > 0:
+            raise ValueError(
+                f"early_stopping: every sample of the {part} split has zero sample_weight, "
+                "so it cannot be used; give more rows a positive weight, change "
+                "validation_fraction or random_state, or turn early_stopping off."
+            )
     return (X[tr], y[tr], sw_tr), (X[va], y[va], sw_va)
+
+
+def validation_metrics(params, activation, validation):
+    """``(loss, R^2)`` of ``params`` on ``validation = (X, y, sample_weight)``."""
+    Xv, yv, swv = validation
+    y_pred = forward(Xv, params, activation)
+    return (compute_loss(yv, y_pred, sample_weight=swv),
+            float(r2_score(yv, y_pred, sample_weight=swv)))
+
+
+#: Private fitted state, dropped with the public fitted attributes by a new fit.
+PRIVATE_STATE = ("_optimizer_state", "_qr_state")
+
+
+@contextmanager
+def fit_context(est, *, incremental=False):
+    """Run a fit that publishes its result in one step, or leaves ``est`` as it was.
+
+    Yields a dict: the fit puts the new fitted attributes in it, and on
+    success they replace the old ones at once (``vars(est).update``); a
+    full (not ``incremental``) fit then drops the fitted attributes it did
+    not set. On any failure, whatever the fit changed on ``est`` (e.g.
+    ``n_features_in_`` set by ``validate_data``, parameters published for a
+    callback) is put back. A fit started from a callback of a fit running
+    on the same estimator is refused.
+    """
+    if vars(est).get("_fit_running", False):
+        raise RuntimeError(
+            f"{type(est).__name__}.fit or partial_fit was called from a callback while "
+            "the same estimator is being fitted; fit a clone instead "
+            "(sklearn.base.clone(estimator))."
+        )
+    with restore_on_error(est):
+        vars(est)["_fit_running"] = True
+        new = {}
+        yield new
+        del vars(est)["_fit_running"]
+    state = vars(est)
+    state.update(new)
+    if not incremental:
+        for key in [k for k in state if k not in new and (k in PRIVATE_STATE or (
+                k.endswith("_") and not k.startswith("__")
+                and k not in ("n_features_in_", "feature_names_in_")))]:
+            state.pop(key, None)
 
 
 @contextmanager
 def restore_on_error(est):
-    """On any exception, put the estimator's ``__dict__`` back as it was.
-
-    Fits work on copies of the parameters, so a shallow copy suffices: a
-    failed fit never leaves a half-trained or NaN model behind.
-    """
+    """On any exception, put ``est``'s attributes back as they were (never clearing them)."""
     saved = dict(vars(est))
     try:
         yield
     except BaseException:
-        vars(est).clear()
-        vars(est).update(saved)
+        state = vars(est)
+        state.update(saved)
+        for key in [k for k in state if k not in saved]:
+            state.pop(key, None)
         raise
 
 
-def copy_params(params):
-    return {k: np.array(v, copy=True) for k, v in params.items()}
-
-
-def make_epoch_hook(est, publish, callbacks):
-    """``on_epoch(params, logs)`` for :func:`numpynn._training.run`.
+def epoch_hook(est, publish, callbacks):
+    """``on_epoch(params, logs)`` for :func:`numpynn._training.run`, or ``None``.
 
     Publishes the live parameters on ``est`` (so a callback may call
-    ``est.predict``) and calls each ``cb(est, logs)``; any returning
-    ``True`` stops training.
+    ``est.predict``) and calls each ``cb(est, logs)``; any returning a true
+    bool (``True`` or ``np.True_``) stops training.
     """
     callbacks = list(callbacks or ())
     if not callbacks:
         return None
 
     def on_epoch(params, logs):
-        publish(params)
+        vars(est).update(publish(params))
         stop = False
         for cb in callbacks:
-            stop = (cb(est, dict(logs)) is True) or stop
+            answer = cb(est, dict(logs))
+            stop = stop or (isinstance(answer, (bool, np.bool_)) and bool(answer))
         return stop
 
     return on_epoch
 
 
-def record_run(est, result, *, incremental, n_seen):
-    """Set ``loss_curve_``, ``n_iter_``, validation curves from a run."""
-    prev = list(getattr(est, "loss_curve_", [])) if incremental else []
-    est.loss_curve_ = prev + [float(v) for v in result.loss_curve]
-    est.n_iter_ = (getattr(est, "n_iter_", 0) if incremental else 0) + len(result.loss_curve)
-    est.t_ = (getattr(est, "t_", 0) if incremental else 0) + n_seen * len(result.loss_curve)
-    if result.loss_curve:
-        est.loss_ = est.loss_curve_[-1]
-    est.best_loss_ = min(est.loss_curve_) if est.loss_curve_ else np.inf
+def train(est, params, opt_state, optimizer, X, y, sw, rng, *, activation, alpha,
+          batch_size, partial, epoch_offset, advice):
+    """Train copies of ``params`` and ``opt_state``: the part of ``fit`` both estimators share.
+
+    Splits off validation data if asked, builds the step
+    (:func:`numpynn._engine.make_step`) and runs the loop
+    (:func:`numpynn._training.run`). ``partial``: one epoch, no validation,
+    no ``tol``. ``advice`` is appended to the message of a divergence.
+    """
+    validate = None
+    if est.early_stopping and not partial:
+        (X, y, sw), validation = split_validation(X, y, sw, est.validation_fraction, rng)
+
+        def validate(p):
+            return validation_metrics(p, activation, validation)
+
+    n = X.shape[0]
+    schedule = _training.Schedule(1 if partial else est.max_iter,
+                                  resolve_batch_size(batch_size, n), est.shuffle,
+                                  None if partial else est.tol, est.n_iter_no_change)
+    params, opt_state = _training.copy_state(params), _training.copy_state(opt_state)
+    with np.errstate(over="ignore", invalid="ignore"), \
+            _engine.make_step(X, y, sw, optimizer, activation=activation, alpha=alpha,
+                              batch_size=schedule.batch_size, params=params) as step:
+        # the loss of predicting the mean, 0.5 var(y), with no temporary the size of y
+        floor = 0.5 * float(np.mean(np.einsum("ij,ij->j", y, y) / n - y.mean(axis=0) ** 2))
+        try:
+            return _training.run(step, params, opt_state, n, sw, schedule, rng,
+                                 epoch_offset=epoch_offset, validate=validate,
+                                 on_epoch=epoch_hook(est, est._publish, est.callbacks),
+                                 verbose=bool(est.verbose), loss_floor=floor)
+        except _training.Diverged as exc:
+            raise ValueError(f"{exc} {advice}") from None
+
+
+def record(est, new, result, *, n_seen, incremental):
+    """The fitted attributes of a run, for every solver, into ``new``.
+
+    ``loss_curve_``, ``n_iter_``, ``t_`` (samples seen), ``loss_``,
+    ``best_loss_`` and, with validation, ``validation_loss_curve_``,
+    ``validation_scores_``, ``best_validation_score_``; ``incremental``
+    continues the previous curves and counts.
+    """
+    def prev(name, default):
+        return getattr(est, name, default) if incremental else default
+
+    new["loss_curve_"] = list(prev("loss_curve_", [])) + [float(v) for v in result.loss_curve]
+    new["n_iter_"] = prev("n_iter_", 0) + len(result.loss_curve)
+    new["t_"] = prev("t_", 0) + n_seen * len(result.loss_curve)
+    if new["loss_curve_"]:
+        new["loss_"] = new["loss_curve_"][-1]
+    new["best_loss_"] = min(new["loss_curve_"]) if new["loss_curve_"] else np.inf
     if result.val_scores:
-        prev_v = list(getattr(est, "validation_loss_curve_", [])) if incremental else []
-        prev_s = list(getattr(est, "validation_scores_", [])) if incremental else []
-        est.validation_loss_curve_ = prev_v + [float(v) for v in result.val_loss_curve]
-        est.validation_scores_ = prev_s + [float(v) for v in result.val_scores]
-        est.best_validation_score_ = max(est.validation_scores_)
-        est.best_loss_ = None
+        new["validation_loss_curve_"] = (list(prev("validation_loss_curve_", []))
+                                         + [float(v) for v in result.val_loss_curve])
+        new["validation_scores_"] = (list(prev("validation_scores_", []))
+                                     + [float(v) for v in result.val_scores])
+        new["best_validation_score_"] = max(new["validation_scores_"])
+        new["best_loss_"] = None
 
 
 def stopped_rising(est, result):
@@ -153,86 +289,15 @@ def stopped_rising(est, result):
                 and np.all(np.diff(tail) > 0))
 
 
-def warn_not_converged(est, result, max_iter):
-    """ConvergenceWarning at ``max_iter``, or when stopping on a rising loss."""
+def warn_not_converged(est, result, advice):
+    """ConvergenceWarning at ``max_iter`` (with ``advice``), or when stopping on a rising loss."""
     if est.tol is not None and not (result.converged or result.interrupted) \
-            and len(result.loss_curve) == max_iter:
-        warnings.warn(
-            f"{type(est).__name__}: reached max_iter={max_iter} epochs without "
-            f"converging (tol={est.tol}); increase max_iter or learning_rate.",
-            ConvergenceWarning, stacklevel=2,
-        )
+            and len(result.loss_curve) == est.max_iter:
+        warn(f"{type(est).__name__}: reached max_iter={est.max_iter} epochs without "
+             f"converging (tol={est.tol}); {advice}", ConvergenceWarning)
     if stopped_rising(est, result):
         tail = result.loss_curve[-(est.n_iter_no_change + 1):]
-        warnings.warn(
-            f"{type(est).__name__}: stopped because the loss rose in each of the last "
-            f"{len(tail) - 1} epochs (from {tail[0]:.4g} to {tail[-1]:.4g}), which is "
-            "divergence, not convergence: use a smaller learning_rate.",
-            ConvergenceWarning, stacklevel=2,
-        )
-
-
-def train(est, kernels, optimizer, opt_state, params, X, y, sw, batch_size, rng,
-          *, partial, resume, hint=""):
-    """Train ``params`` for ``est``: the part of ``fit`` both estimators share.
-
-    Splits off validation data if asked, runs :func:`numpynn._training.run`,
-    publishes the parameters and records the curves.
-
-    ``partial``: one epoch for ``partial_fit`` (no validation, no ``tol``);
-    ``resume``: continue ``loss_curve_`` and ``n_iter_`` rather than reset.
-    """
-    validation = None
-    max_iter = 1 if partial else est.max_iter
-    if est.early_stopping and not partial:
-        (X, y, sw), validation = split_validation(X, y, sw, est.validation_fraction, rng)
-    schedule = Schedule(max_iter, resolve_batch_size(batch_size, X.shape[0]),
-                        est.shuffle, None if partial else est.tol,
-                        est.n_iter_no_change, bool(est.verbose), hint)
-    on_epoch = make_epoch_hook(est, est._publish, est.callbacks)
-    # Overflow on the way to divergence is reported once, as run's ValueError.
-    with np.errstate(over="ignore", invalid="ignore"):
-        result = run(kernels, optimizer, params, opt_state, X, y, sw, schedule, rng,
-                     validation=validation, on_epoch=on_epoch,
-                     epoch_offset=getattr(est, "n_iter_", 0) if resume else 0)
-    est._publish(params)
-    record_run(est, result, incremental=resume, n_seen=X.shape[0])
-    if not partial:
-        warn_not_converged(est, result, max_iter)
-    return result
-
-
-#: Above this condition number of the Hessian the features count as badly
-#: scaled; above SINGULAR the Hessian counts as singular (rounding level).
-BADLY_SCALED, SINGULAR = 1e3, 1e12
-
-
-def slow_stop_advice(lr, auto, L, cond, batch_size, n):
-    r"""The remedy for a ``tol`` stop far above a quadratic loss's minimum.
-
-    With step :math:`\eta` an epoch shrinks the gap along the Hessian's
-    eigenvalue :math:`\lambda` by the factor :math:`(1 - \eta\lambda)^2`:
-    slowly when :math:`\eta` is far below :math:`1/L`, near the stability
-    limit :math:`2/L`, or when the condition number :math:`\kappa = L/\mu`
-    is large. At :math:`\eta = 1/L` the stop on "improved by less than tol"
-    lands about :math:`\text{tol}\,\kappa/2` above the minimum. Mini-batch
-    steps also stall in their gradient noise.
-    """
-    if not auto and not 0.5 <= lr * L <= 1.5:
-        return (f"learning_rate={lr:.4g} is {lr * L:.2g}/L, far from the 1/L step of "
-                "the largest Hessian eigenvalue L (stable below 2/L), so every epoch "
-                "gains little: use learning_rate='auto', a smaller tol, or "
-                "solver='lstsq' or 'newton'.")
-    if not cond < SINGULAR:
-        return ("The Hessian is singular (collinear or constant features): use "
-                "alpha > 0, or solver='lstsq' for the minimum-norm solution.")
-    if cond >= BADLY_SCALED:
-        return ("Standardise the features (StandardScaler in a Pipeline), or use "
-                "solver='lstsq' or 'newton'.")
-    if batch_size < n:
-        return (f"Mini-batches (batch_size={batch_size}) stall in their gradient "
-                "noise: use a larger batch_size (None for full batch), a smaller tol, "
-                "or solver='lstsq' or 'newton'.")
-    return ("The features are not badly scaled, but a stop on the loss improving by "
-            "less than tol can still be about tol x condition number / 2 above the "
-            "minimum: use a smaller tol, or solver='lstsq' or 'newton'.")
+        warn(f"{type(est).__name__}: stopped because the loss rose in each of the last "
+             f"{len(tail) - 1} epochs (from {tail[0]:.4g} to {tail[-1]:.4g}), which is "
+             "divergence, not convergence: use a smaller learning_rate.",
+             ConvergenceWarning)

@@ -18,7 +18,7 @@ is the tutorial's ``1/2 * np.mean((y_pred - y)**2)`` and scikit-learn's
 
 import numpy as np
 
-__all__ = ["compute_loss", "loss_derivative", "loss_and_derivative"]
+__all__ = ["compute_loss", "loss_derivative", "loss_and_derivative", "total_weight"]
 
 
 def _as_pair(y, y_pred):
@@ -70,6 +70,28 @@ def compute_loss(y, y_pred, *, sample_weight=None, params=None, alpha=0.0):
     scale, sw_sum = _scales(r, sample_weight)
     loss = _weighted_half_sq(r, scale)
     return loss + _penalty(params, alpha, sw_sum)
+
+
+def total_weight(n_samples, sample_weight=None):
+    r""":math:`S`: the number of samples, or the sum of the sample weights.
+
+    Parameters
+    ----------
+    n_samples : int
+        Rows of the batch.
+    sample_weight : ndarray of shape (n_samples,), default=None
+        ``None`` means all ones.
+
+    Returns
+    -------
+    S : int or float
+
+    Examples
+    --------
+    >>> total_weight(3), total_weight(3, np.array([0.5, 1.0, 2.0]))
+    (3, 3.5)
+    """
+    return n_samples if sample_weight is None else float(np.sum(sample_weight))
 
 
 def _penalty(params, alpha, sw_sum):

@@ -30,7 +30,7 @@ accuracy of QR (condition number :math:`\kappa`, not :math:`\kappa^2`).
 
 import numpy as np
 
-from ._blas import SMALL_FLOPS, single_threaded_blas
+from ._engine import BLAS, SMALL_FLOPS
 
 __all__ = ["qr_update", "qr_combine", "qr_solve"]
 
@@ -80,7 +80,7 @@ def qr_update(R, X, y, sample_weight=None, block_rows=None):
     p = 1 + d + k
     block_rows = block_rows or max(4 * p, (1 << 17) // p)     # 2**17 float64 = 1 MiB
     small = n > block_rows and 2 * block_rows * p * p < 8 * SMALL_FLOPS   # many small QRs
-    with single_threaded_blas(small):
+    with BLAS.one_thread(small):
         return _qr_blocks(R, X, y, sample_weight, block_rows)
 
 

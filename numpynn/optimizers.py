@@ -16,6 +16,8 @@ from typing import NamedTuple
 
 import numpy as np
 
+from .quadratic import stack
+
 __all__ = ["Optimizer", "update_params", "sgd", "momentum", "adam", "newton",
            "OPTIMIZERS"]
 
@@ -246,8 +248,7 @@ def newton(hess):
         return None
 
     def step(params, grads, state):
-        G = np.vstack([grads["W1"], grads["b1"][None, :]])    # (d + 1, k)
-        S = H_pinv @ G                                          # (d + 1, k)
+        S = H_pinv @ stack(grads)                               # (d + 1, k): the step
         params["W1"] -= S[:-1].astype(params["W1"].dtype, copy=False)
         params["b1"] -= S[-1].astype(params["b1"].dtype, copy=False)
         return state

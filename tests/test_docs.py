@@ -28,6 +28,7 @@ DOCS = Path(__file__).resolve().parent.parent / "docs"
 PUBLIC_MODULES = [
     "numpynn",
     "numpynn.kernels",
+    "numpynn.quadratic",
     "numpynn.losses",
     "numpynn.activations",
     "numpynn.optimizers",
@@ -37,11 +38,6 @@ PUBLIC_MODULES = [
     "numpynn.persistence",
     "numpynn.parallel",
 ]
-
-# Known gaps in docstrings owned by other modules: qualified name -> the
-# sections still missing. Shrink, never grow: ``test_known_gaps_are_current``
-# fails once a gap is filled, so the entry gets removed.
-KNOWN_GAPS: dict[str, set[str]] = {}     # qualified name -> sections still missing
 
 pytestmark = pytest.mark.skipif(not DOCS.is_dir(), reason="docs/ not present")
 
@@ -118,16 +114,8 @@ def test_public_docstring_is_numpydoc_with_example(qualname, obj):
     doc = inspect.getdoc(obj)
     assert doc, f"{qualname} has no docstring"
     assert doc.splitlines()[0].strip(), f"{qualname}: no summary line"
-    gaps = _gaps(qualname, obj) - KNOWN_GAPS.get(qualname, set())
+    gaps = _gaps(qualname, obj)
     assert not gaps, f"{qualname}: docstring lacks {sorted(gaps)} section(s)"
-
-
-def test_known_gaps_are_current():
-    objects = dict(_public_objects())
-    filled = {q: sorted(missing - _gaps(q, objects[q]))
-              for q, missing in KNOWN_GAPS.items() if q in objects}
-    filled = {q: v for q, v in filled.items() if v}
-    assert not filled, f"update KNOWN_GAPS, these sections exist now: {filled}"
 
 
 def _documented_names():

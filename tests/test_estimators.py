@@ -223,11 +223,28 @@ def test_keyboard_interrupt_keeps_the_last_finished_epoch(rng):
     assert_array_equal(reg.coef_, coefs[2])
 
 
-def test_verbose_shows_a_progress_bar_with_the_loss(rng, capsys):
+def test_verbose_off_a_terminal_prints_one_line_per_tenth(rng, capsys):
+    X, y = rng.normal(size=(20, 1)), rng.normal(size=20)
+    reg = LinearRegressor(max_iter=30, tol=None, verbose=True).fit(X, y)
+    lines = capsys.readouterr().err.splitlines()
+    assert len(lines) == 10 and "\r" not in "".join(lines)
+    for line, epoch in zip(lines, range(3, 31, 3), strict=True):
+        assert line == f"numpynn: epoch {epoch}/30  loss {reg.loss_curve_[epoch - 1]:.6g}"
+
+
+def test_verbose_on_a_terminal_shows_a_progress_bar(rng, monkeypatch):
+    import io
+    import sys
+
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
+
+    err = Terminal()
+    monkeypatch.setattr(sys, "stderr", err)
     X, y = rng.normal(size=(20, 1)), rng.normal(size=20)
     LinearRegressor(max_iter=3, tol=None, verbose=True).fit(X, y)
-    err = capsys.readouterr().err
-    assert "loss=" in err and "epoch" in err
+    assert "loss=" in err.getvalue() and "epoch" in err.getvalue()
 
 
 def test_float32_stays_float32(rng):
@@ -358,40 +375,6 @@ def test_a_rising_loss_is_not_reported_as_convergence(rng):
         LinearRegressor(learning_rate=1.9 / L, max_iter=5000).fit(X, y)
 
 
-def test_flat_optimizer_state_follows_the_parameters_order(rng):
-    """Optimizer state whose dicts list keys in another order (e.g. rebuilt
-    from a file) must still step each parameter with its own moments."""
-    X, y = rng.normal(size=(64, 3)), rng.normal(size=64)
-    ref = TwoLayerNet(hidden_units=4, shuffle=False, tol=None, random_state=0)
-    ref.partial_fit(X, y)
-    other = clone(ref).partial_fit(X, y)
-    state = other._optimizer_state
-    for key in ("m", "v"):
-        state[key] = {k: state[key][k].copy() for k in reversed(list(state[key]))}
-    ref.partial_fit(X, y)
-    other.partial_fit(X, y)
-    for a, b in zip(ref.coefs_ + ref.intercepts_, other.coefs_ + other.intercepts_,
-                    strict=True):
-        assert_array_equal(a, b)
-
-
-def test_chunked_full_batch_equals_one_pass(rng):
-    """A full batch bigger than the chunk size is swept in row chunks (and two
-    threads); the weighted sums must equal the one-pass kernels."""
-    from numpynn._training import Kernels, loss_and_grads
-
-    X, y = rng.normal(size=(5000, 6)), rng.normal(size=(5000, 2))
-    sw = rng.uniform(0.5, 2.0, 5000)
-    kernels = Kernels("tanh", 0.3)
-    from numpynn.kernels import init_params
-    params = init_params((6, 8, 2), "tanh", rng)
-    one_loss, one_grads = loss_and_grads(kernels, params, X, y, sw, {}, rows=10**6)
-    loss, grads = loss_and_grads(kernels, params, X, y, sw, {}, rows=300)
-    assert_allclose(loss, one_loss, rtol=1e-12)
-    for k in params:
-        assert_allclose(grads[k], one_grads[k], rtol=1e-10, atol=1e-14)
-
-
 def test_tol_stopping_far_from_the_minimum_warns_with_the_exact_gap(rng):
     """Raw years (condition number ~1e10): gd crawls and tol stops it early."""
     years = np.sort(rng.uniform(1971, 2020, size=60))[:, None]
@@ -461,7 +444,7 @@ def test_slow_stops_name_their_cause_as_documented(rng):
     ((None, True, 1.0, 10.0, 100, 100), "The features are not badly scaled"),
 ])
 def test_every_slow_stop_advice_is_documented(args, start):
-    from numpynn._fitting import slow_stop_advice
+    from numpynn._linear import slow_stop_advice
     message = ("LinearRegressor: tol=0.0001 stopped gradient descent after 9 epochs, but "
                "the loss is still 0.5 above its minimum (the Hessian's condition number "
                f"is 10). {slow_stop_advice(*args)}")

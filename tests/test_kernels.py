@@ -56,8 +56,7 @@ def test_gradient_matches_central_differences(rng, gradcheck, activation, k, alp
 def test_loss_and_gradient_equal_compute_loss_and_the_explicit_backprop(
         rng, activation, k, weighted, dtype):
     """The combined kernel equals compute_loss + gradient, and both equal the
-    textbook backprop with Delta_1 formed explicitly (the one-output path
-    never forms it), with and without a workspace."""
+    textbook backprop with Delta_1 formed explicitly."""
     n, d, h, alpha = 40, 3, 6, 0.4
     X = rng.normal(size=(n, d)).astype(dtype)
     y = rng.normal(size=(n, k)).astype(dtype)
@@ -76,21 +75,18 @@ def test_loss_and_gradient_equal_compute_loss_and_the_explicit_backprop(
                 "W2": H.T @ D2 + alpha / w.sum() * P["W2"], "b2": D2.sum(0)}
     tol = dict(rtol=1e-12, atol=1e-14) if dtype == np.float64 else dict(rtol=2e-4,
                                                                           atol=1e-6)
-    ws = {}
-    for workspace in (None, ws, ws):                  # fresh, then reused buffers
-        y_pred, cache = forward_prop(X, params, activation, workspace=workspace)
-        loss, grads = loss_and_gradient(params, cache, y, y_pred, activation,
-                                        alpha=alpha, sample_weight=sw,
-                                        workspace=workspace)
-        assert_allclose(loss, compute_loss(y, y_pred, sample_weight=sw, params=params,
-                                           alpha=alpha), rtol=1e-6 if dtype ==
-                        np.float32 else 1e-13)
-        plain = gradient(params, cache, y, y_pred, activation, alpha=alpha,
-                         sample_weight=sw)
-        for key in params:
-            assert grads[key].dtype == dtype
-            assert_allclose(grads[key], expected[key], **tol, err_msg=key)
-            assert_allclose(plain[key], expected[key], **tol, err_msg=key)
+    y_pred, cache = forward_prop(X, params, activation)
+    loss, grads = loss_and_gradient(params, cache, y, y_pred, activation,
+                                    alpha=alpha, sample_weight=sw)
+    assert_allclose(loss, compute_loss(y, y_pred, sample_weight=sw, params=params,
+                                       alpha=alpha), rtol=1e-6 if dtype ==
+                    np.float32 else 1e-13)
+    plain = gradient(params, cache, y, y_pred, activation, alpha=alpha,
+                     sample_weight=sw)
+    for key in params:
+        assert grads[key].dtype == plain[key].dtype == dtype
+        assert_allclose(grads[key], expected[key], **tol, err_msg=key)
+        assert_allclose(plain[key], expected[key], **tol, err_msg=key)
 
 
 def test_one_layer_gradient_is_the_tutorials_dm_db(rng):

@@ -17,8 +17,8 @@ from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LinearRegression
 
+import numpynn
 from numpynn import LinearRegressor, TwoLayerNet
-from numpynn._training import Kernels
 
 #: The ValueErrors a fit may raise on legal hyperparameters (docs/errors.md).
 DOCUMENTED = re.compile(r"Training diverged at epoch \d+|early_stopping with "
@@ -150,8 +150,8 @@ def _good_then_diverge(est, huge_lr, data, method="fit"):
     before = [p.copy() for p in _params(est)]
     attrs = {k: v for k, v in vars(est).items() if k.endswith("_")}
     est.set_params(learning_rate=huge_lr)
-    with pytest.raises(ValueError, match=r"Training diverged at epoch \d+: .*learning_rate "
-                                         r"was .*Use a smaller learning_rate"):
+    with pytest.raises(ValueError, match=r"Training diverged at epoch \d+(, batch \d+)?: "
+                                         r".*learning_rate was .*Use a smaller learning_rate"):
         getattr(est, method)(X, y)
     for a, b in zip(before, _params(est), strict=True):
         assert_array_equal(b, a)
@@ -239,16 +239,17 @@ def test_interrupt_mid_epoch_rolls_back_to_the_last_finished_epoch(make, data,
     est = make().set_params(callbacks=[record])
     per_epoch = 1 if est.get_params().get("solver") == "newton" else 5
     calls = []
-    loss_grad = Kernels.loss_grad
+    loss_grad = numpynn.kernels.loss_and_gradient
 
-    def interrupting_loss_grad(self, *args, **kwargs):
+    def interrupting_loss_grad(*args, **kwargs):
         calls.append(1)
         if len(calls) == 2 * per_epoch + per_epoch // 2 + 1:
             raise KeyboardInterrupt
-        return loss_grad(self, *args, **kwargs)
+        return loss_grad(*args, **kwargs)
 
-    monkeypatch.setattr(Kernels, "loss_grad", interrupting_loss_grad)
-    with pytest.warns(UserWarning, match="training interrupted"):
+    # the public seam: the reference path calls numpynn.kernels for every batch
+    monkeypatch.setattr(numpynn.kernels, "loss_and_gradient", interrupting_loss_grad)
+    with numpynn.reference_kernels(), pytest.warns(UserWarning, match="training interrupted"):
         est.fit(*data)
     assert len(record.history) == 2 and est.n_iter_ == 2
     for a, b in zip(record.history[-1], _params(est), strict=True):
@@ -259,11 +260,11 @@ def test_interrupt_mid_epoch_rolls_back_to_the_last_finished_epoch(make, data,
 def test_interrupt_in_the_first_epoch_keeps_the_initial_parameters(data, monkeypatch):
     X, y = data
 
-    def boom(self, *args, **kwargs):
+    def boom(*args, **kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(Kernels, "loss_grad", boom)
-    with pytest.warns(UserWarning, match="training interrupted"):
+    monkeypatch.setattr(numpynn.kernels, "loss_and_gradient", boom)
+    with numpynn.reference_kernels(), pytest.warns(UserWarning, match="training interrupted"):
         reg = LinearRegressor(max_iter=5).fit(X, y)
     assert reg.n_iter_ == 0 and reg.loss_curve_ == []
     assert_array_equal(reg.coef_, np.zeros(3))              # gd starts from zeros
@@ -291,16 +292,25 @@ def _bad_calls():
         ("early_stopping with validation_fraction=<f> needs at least 2 training samples "
          "and 2 validation samples; got n_samples = <n>.",
          lambda: TwoLayerNet(early_stopping=True).fit(X[:3], y[:3])),
-        ("Training diverged at epoch <e>: the loss became <loss> (first epoch: <loss_1>). "
-         "learning_rate was <lr>. Use a smaller learning_rate, or scale the features "
-         "(e.g. StandardScaler in a Pipeline).",
+        ("Training diverged at epoch <e>, batch <b>: the batch loss exploded to <loss> "
+         "(more than 10000 times the run's first batch loss <loss_1>). learning_rate was "
+         "<lr>. Use a smaller learning_rate, or scale the features (e.g. StandardScaler in "
+         "a Pipeline).",
          lambda: LinearRegressor(learning_rate=100.0).fit(X, y)),
+        ("Training diverged at epoch <e>, batch <b>: the batch loss became non-finite. "
+         "learning_rate was <lr>. Use a smaller learning_rate, or scale the features (e.g. "
+         "StandardScaler in a Pipeline).",
+         lambda: TwoLayerNet(learning_rate=1e300, batch_size=5).fit(X, y * 1e10)),
+        ("Training diverged at epoch <e>, batch <b>: the batch loss became non-finite. "
+         "Newton's method has no step size to lower: the values of X or y are too large "
+         "for float64 arithmetic; scale them (e.g. StandardScaler), or use solver='lstsq'.",
+         lambda: LinearRegressor(solver="newton").fit(X, y * 1e160)),
         ("y has <k> outputs; the model was fitted with <k_fit>.",
          lambda: LinearRegressor().partial_fit(X, y).partial_fit(X, np.c_[y, y])),
     ]
 
 
-@pytest.mark.parametrize("i", range(8))
+@pytest.mark.parametrize("i", range(10))
 def test_documented_messages_match_the_real_ones(i):
     documented, call = _bad_calls()[i]
     assert documented in ERRORS_MD.read_text()

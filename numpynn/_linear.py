@@ -1,0 +1,350 @@
+"""LinearRegressor: a thin scikit-learn shell around the one-layer kernels."""
+
+from __future__ import annotations
+
+import numpy as np
+from sklearn.base import BaseEstimator, RegressorMixin
+from sklearn.exceptions import ConvergenceWarning
+
+from . import _fitting, quadratic
+from ._training import RunResult
+from ._validation import Interval, Options, check_params
+from ._warnings import warn
+from .lstsq import qr_solve, qr_update
+from .optimizers import newton, sgd
+
+#: Above this condition number of the Hessian the features count as badly
+#: scaled; above SINGULAR the Hessian counts as singular (rounding level).
+BADLY_SCALED, SINGULAR = 1e3, 1e12
+
+
+class LinearRegressor(RegressorMixin, BaseEstimator):
+    r"""Linear regression by gradient descent, least squares or Newton's method.
+
+    Fits :math:`\hat Y = X W + b` by minimising the half mean squared error
+    of :func:`numpynn.kernels.compute_loss` (plus
+    :math:`\tfrac{\alpha}{2S}\lVert W\rVert^2` when ``alpha > 0``, i.e.
+    ridge regression). The model is a single dense layer of
+    :func:`numpynn.kernels.forward_prop`.
+
+    Parameters
+    ----------
+    solver : {"gd", "lstsq", "newton"}, default="gd"
+        ``"gd"``: gradient descent from zeros, the tutorial's algorithm
+        (mini-batch when ``batch_size`` is set). ``"lstsq"``: the exact
+        closed form by a streamed QR decomposition (:mod:`numpynn.lstsq`);
+        ``partial_fit`` then accumulates exactly. ``"newton"``: Newton's
+        method :math:`\theta \leftarrow \theta - \mathcal H^{+}\nabla L`
+        (:func:`numpynn.optimizers.newton`), which needs one step on this
+        quadratic loss.
+    learning_rate : float or "auto", default="auto"
+        Step size for ``"gd"``. ``"auto"`` (:func:`numpynn.kernels.auto_learning_rate`)
+        uses :math:`1/\lambda_{\max}` of the loss's Hessian for full batch,
+        the step for which every gradient-descent step provably lowers the
+        loss, so the default never diverges; for mini-batches, the step
+        :math:`1/(2\mathcal L_B)` from the expected smoothness of
+        ``batch_size``-sampling.
+    max_iter : int, default=1000
+        Maximum epochs (``"gd"``, ``"newton"``).
+    batch_size : int or None, default=None
+        ``None`` is full batch, as the tutorial. Used by ``"gd"`` only.
+    alpha : float, default=0.0
+        L2 penalty on the coefficients (not the intercept). With one
+        output this is scikit-learn's ``Ridge(alpha)``; with ``k`` outputs,
+        as the data term is averaged over outputs, ``Ridge(k * alpha)``.
+    tol : float or None, default=1e-4
+        Stop when the loss has not improved by ``tol`` for
+        ``n_iter_no_change`` consecutive epochs; ``None`` runs all epochs.
+    n_iter_no_change : int, default=10
+    shuffle : bool, default=True
+        Shuffle mini-batches each epoch (irrelevant for full batch).
+    random_state : int or None, default=None
+        Seed for shuffling and the validation split; the same seed gives
+        bit-identical results.
+    warm_start : bool, default=False
+        Start ``fit`` from the current coefficients.
+    verbose : bool or int, default=False
+        Show a tqdm progress bar with the loss.
+    early_stopping : bool, default=False
+        Hold out ``validation_fraction`` of the data, stop on its R^2,
+        keep the best epoch.
+    validation_fraction : float, default=0.1
+    callbacks : list of callable or None, default=None
+        ``cb(estimator, logs)`` after every epoch with ``logs = {"epoch",
+        "loss"[, "val_loss", "val_score"]}``; returning ``True`` stops.
+
+    Attributes
+    ----------
+    coef_ : ndarray of shape (n_features,) or (n_outputs, n_features)
+    intercept_ : float or ndarray of shape (n_outputs,)
+    loss_curve_ : list of float
+        ``loss_curve_[k]``: epoch ``k``'s loss, computed in its forward
+        passes before its updates (exactly the tutorial's ``losses``).
+        For ``"lstsq"``, one entry: the loss at the solution.
+    n_iter_ : int
+    learning_rate_ : float
+        The step size used by ``"gd"``.
+    best_loss_, loss_, t_, n_features_in_, n_outputs_
+        As in scikit-learn's ``MLPRegressor``.
+    validation_loss_curve_, validation_scores_, best_validation_score_
+        With ``early_stopping``.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import make_regression
+    >>> X, y = make_regression(n_samples=200, n_features=1, noise=10, random_state=42)
+    >>> reg = LinearRegressor(learning_rate=0.05, max_iter=61, tol=None).fit(X, y)
+    >>> bool(np.isclose(reg.loss_curve_[0], 0.5 * np.mean(y ** 2)))  # starts at m = b = 0
+    True
+    >>> reg.n_iter_, reg.coef_.shape
+    (61, (1,))
+    """
+
+    _constraints = {
+        **_fitting.COMMON_CONSTRAINTS,
+        "solver": (Options(("gd", "lstsq", "newton")),),
+        "learning_rate": (Options(("auto",)), Interval("real", 0, None, "neither")),
+        "batch_size": _fitting.BATCH_SIZE,
+    }
+
+    def __init__(self, *, solver="gd", learning_rate="auto", max_iter=1000,
+                 batch_size=None, alpha=0.0, tol=1e-4, n_iter_no_change=10,
+                 shuffle=True, random_state=None, warm_start=False, verbose=False,
+                 early_stopping=False, validation_fraction=0.1, callbacks=None):
+        self.solver = solver
+        self.learning_rate = learning_rate
+        self.max_iter = max_iter
+        self.batch_size = batch_size
+        self.alpha = alpha
+        self.tol = tol
+        self.n_iter_no_change = n_iter_no_change
+        self.shuffle = shuffle
+        self.random_state = random_state
+        self.warm_start = warm_start
+        self.verbose = verbose
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.callbacks = callbacks
+
+    # -- fitted attributes <-> parameter dict ------------------------------
+    def _params(self, attrs=None):
+        """``{"W1": (d, k), "b1": (k,)}`` from ``attrs`` (default: ``vars(self)``)."""
+        attrs = vars(self) if attrs is None else attrs
+        coef, k = np.asarray(attrs["coef_"]), attrs["n_outputs_"]
+        return {"W1": coef.reshape(k, -1).T, "b1": np.reshape(attrs["intercept_"], (k,))}
+
+    @staticmethod
+    def _publish(params):
+        """The fitted attributes of parameters ``{"W1", "b1"}``."""
+        W, b = params["W1"], params["b1"]
+        if W.shape[1] == 1:
+            return {"coef_": W[:, 0], "intercept_": b[0], "n_outputs_": 1}
+        return {"coef_": W.T, "intercept_": b, "n_outputs_": W.shape[1]}
+
+    def fit(self, X, y, sample_weight=None):
+        """Fit on ``(X, y)``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Training inputs (dense, sparse CSR/CSC, or a memory map).
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+            Targets.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weights; ``None`` means all ones.
+
+        Returns
+        -------
+        self : LinearRegressor
+            Fitted.
+        """
+        return self._fit(X, y, sample_weight, incremental=False)
+
+    def partial_fit(self, X, y, sample_weight=None):
+        """One epoch on ``(X, y)``, continuing from the current state.
+
+        With ``solver="lstsq"`` the blocks accumulate exactly: fitting
+        blocks one after another gives the same model as one ``fit`` on
+        all of them. Early stopping and ``tol`` do not apply.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            A block of training inputs.
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+            Its targets.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weights; ``None`` means all ones.
+
+        Returns
+        -------
+        self : LinearRegressor
+            Updated.
+        """
+        return self._fit(X, y, sample_weight, incremental=True)
+
+    def _fit(self, X, y, sample_weight, incremental):
+        check_params(self, self._constraints)
+        first = not (incremental and hasattr(self, "coef_"))
+        with _fitting.fit_context(self, incremental=not first) as new:
+            X, y, sw = _fitting.check_fit_data(self, X, y, sample_weight, reset=first)
+            if not first and y.shape[1] != self.n_outputs_:
+                raise ValueError(f"y has {y.shape[1]} outputs; the model was fitted "
+                                 f"with {self.n_outputs_}.")
+            if self.solver == "lstsq":
+                R = qr_update(None if first else self._qr_state, X, y, sw)
+                self._solve_qr_state(new, R, X.shape[1], X.dtype, X.shape[0], max(X.shape),
+                                     first)
+            else:
+                self._fit_iterative(new, X, y, sw, incremental, first)
+        return self
+
+    def _set_lstsq_state(self, R, d, dtype, rcond_rows, first):
+        """Fit from a least-squares state ``R`` combined elsewhere (:mod:`numpynn.parallel`)."""
+        with _fitting.fit_context(self, incremental=not first) as new:
+            new["n_features_in_"] = d
+            self._solve_qr_state(new, R, d, dtype, 0, rcond_rows, first)
+        return self
+
+    def _solve_qr_state(self, new, R, d, dtype, n_seen, rcond_rows, first):
+        """The exact solution from the QR state ``R``, as fitted attributes in ``new``."""
+        k = R.shape[0] - 1 - d
+        # The loss averages the data term over the k outputs, so per output
+        # the ridge penalty is k * alpha (the same minimum as "gd"/"newton").
+        coef, intercept, rss = qr_solve(R, d, self.alpha * k,
+                                        rcond=rcond_rows * np.finfo(np.float64).eps)
+        sw_sum = R[0, 0] ** 2                     # sum of weights seen, from the state
+        loss = rss.mean() / (2 * sw_sum) + self.alpha * np.vdot(coef, coef) / (2 * sw_sum)
+        params = {"W1": coef.astype(dtype), "b1": intercept.astype(dtype)}
+        new.update(self._publish(params), _qr_state=R, learning_rate_=None)
+        result = RunResult(params, None, [float(loss)], [], [], True, False)
+        _fitting.record(self, new, result, n_seen=n_seen, incremental=not first)
+
+    def _fit_iterative(self, new, X, y, sw, incremental, first):
+        d, k = X.shape[1], y.shape[1]
+        resume = not first or (self.warm_start and hasattr(self, "coef_")
+                               and np.shape(self._params()["W1"]) == (d, k))
+        params = ({key: v.astype(X.dtype) for key, v in self._params().items()} if resume
+                  else {"W1": np.zeros((d, k), X.dtype), "b1": np.zeros(k, X.dtype)})
+        lr, batch_size = self._step_size(X, sw, k, first)
+        optimizer = (newton(quadratic.hessian(X, sample_weight=sw, alpha=self.alpha,
+                                              n_outputs=k))
+                     if self.solver == "newton" else sgd(lr))
+        rng = np.random.default_rng(self.random_state)
+        result = _fitting.train(self, params, None, optimizer, X, y, sw, rng,
+                                activation="linear", alpha=self.alpha,
+                                batch_size=batch_size, partial=incremental,
+                                epoch_offset=self.n_iter_ if resume else 0,
+                                advice=self._divergence_advice(lr))
+        new.update(self._publish(result.params), learning_rate_=lr)
+        _fitting.record(self, new, result, n_seen=X.shape[0], incremental=resume)
+        if not incremental:
+            _fitting.warn_not_converged(self, result, self._max_iter_advice())
+        # With early stopping the kept parameters are the best on held-out
+        # rows, not the training minimum; a rising loss is divergence.
+        if (self.solver == "gd" and result.converged and not self.early_stopping
+                and not _fitting.stopped_rising(self, result)):
+            self._warn_if_far_from_minimum(result.params, X, y, sw, lr, new["n_iter_"],
+                                           result.loss_curve[-1])
+
+    def _step_size(self, X, sw, k, first):
+        """``(learning_rate, batch_size)``: ``(None, None)`` for Newton (full batch)."""
+        if self.solver == "newton":
+            return None, None
+        if not first:                               # partial_fit keeps its step size
+            return self.learning_rate_, self.batch_size
+        if self.learning_rate == "auto":
+            batch = None if self.batch_size is None else _fitting.resolve_batch_size(
+                self.batch_size, X.shape[0])
+            return quadratic.auto_learning_rate(X, batch, sample_weight=sw,
+                                                alpha=self.alpha, n_outputs=k), \
+                self.batch_size
+        return float(self.learning_rate), self.batch_size
+
+    @staticmethod
+    def _divergence_advice(lr):
+        if lr is None:
+            return ("Newton's method has no step size to lower: the values of X or y are "
+                    "too large for float64 arithmetic; scale them (e.g. StandardScaler), "
+                    "or use solver='lstsq'.")
+        return f"learning_rate was {lr:.4g}. " + _fitting.DIVERGENCE_ADVICE
+
+    def _max_iter_advice(self):
+        if self.solver == "newton":
+            return "increase max_iter or tol."
+        if self.learning_rate == "auto":
+            return ("increase max_iter or tol (learning_rate='auto' already takes the "
+                    "largest safe step), standardise the features, or use solver='lstsq'.")
+        return "increase max_iter or learning_rate (or use learning_rate='auto')."
+
+    def _warn_if_far_from_minimum(self, params, X, y, sw, lr, n_iter, last_loss):
+        """ConvergenceWarning when ``tol`` stopped gd far above the minimum.
+
+        On badly scaled features, or with a small step, gradient descent
+        crawls, every epoch improves by less than ``tol`` and the stopping
+        rule fires early; the exact remaining gap
+        (:func:`numpynn.quadratic.excess_loss_and_spectrum`) tells, and the
+        Hessian's spectrum says which remedy applies (:func:`slow_stop_advice`).
+        """
+        k = y.shape[1]
+        grads = quadratic.full_gradient(X, y, params, sample_weight=sw, alpha=self.alpha)
+        gap, L, cond = quadratic.excess_loss_and_spectrum(
+            X, grads, sample_weight=sw, alpha=self.alpha, n_outputs=k)
+        if gap > max(self.tol, 1e-6 * last_loss):
+            advice = slow_stop_advice(lr, self.learning_rate == "auto", L, cond,
+                                      _fitting.resolve_batch_size(self.batch_size,
+                                                                  X.shape[0]),
+                                      X.shape[0])
+            warn(f"LinearRegressor: tol={self.tol} stopped gradient descent after "
+                 f"{n_iter} epochs, but the loss is still {gap:.4g} above its minimum "
+                 f"(the Hessian's condition number is {cond:.2g}). {advice}",
+                 ConvergenceWarning)
+
+    def predict(self, X):
+        """Predict with the current ``coef_`` and ``intercept_``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Inputs.
+
+        Returns
+        -------
+        y_pred : ndarray of shape (n_samples,) or (n_samples, n_outputs)
+            Predictions.
+        """
+        return _fitting.predict(self, X, "linear")
+
+    def __sklearn_tags__(self):
+        return _fitting.regressor_tags(super().__sklearn_tags__())
+
+
+def slow_stop_advice(lr, auto, L, cond, batch_size, n):
+    r"""The remedy for a ``tol`` stop far above a quadratic loss's minimum.
+
+    With step :math:`\eta` an epoch shrinks the gap along the Hessian's
+    eigenvalue :math:`\lambda` by the factor :math:`(1 - \eta\lambda)^2`:
+    slowly when :math:`\eta` is far below :math:`1/L`, near the stability
+    limit :math:`2/L`, or when the condition number :math:`\kappa = L/\mu`
+    is large. At :math:`\eta = 1/L` the stop on "improved by less than tol"
+    lands about :math:`\text{tol}\,\kappa/2` above the minimum. Mini-batch
+    steps also stall in their gradient noise.
+    """
+    if not auto and not 0.5 <= lr * L <= 1.5:
+        return (f"learning_rate={lr:.4g} is {lr * L:.2g}/L, far from the 1/L step of "
+                "the largest Hessian eigenvalue L (stable below 2/L), so every epoch "
+                "gains little: use learning_rate='auto', a smaller tol, or "
+                "solver='lstsq' or 'newton'.")
+    if not cond < SINGULAR:
+        return ("The Hessian is singular (collinear or constant features): use "
+                "alpha > 0, or solver='lstsq' for the minimum-norm solution.")
+    if cond >= BADLY_SCALED:
+        return ("Standardise the features (StandardScaler in a Pipeline), or use "
+                "solver='lstsq' or 'newton'.")
+    if batch_size < n:
+        return (f"Mini-batches (batch_size={batch_size}) stall in their gradient "
+                "noise: use a larger batch_size (None for full batch), a smaller tol, "
+                "or solver='lstsq' or 'newton'.")
+    return ("The features are not badly scaled, but a stop on the loss improving by "
+            "less than tol can still be about tol x condition number / 2 above the "
+            "minimum: use a smaller tol, or solver='lstsq' or 'newton'.")

@@ -1,0 +1,227 @@
+"""TwoLayerNet: a thin scikit-learn shell around the two-layer kernels."""
+
+from __future__ import annotations
+
+import numpy as np
+from sklearn.base import BaseEstimator, RegressorMixin
+
+from . import _fitting
+from ._validation import BOOL, Interval, Options, check_params
+from .kernels import init_params
+from .optimizers import OPTIMIZERS
+
+
+class TwoLayerNet(RegressorMixin, BaseEstimator):
+    r"""A two-layer neural network regressor: input, one hidden layer, linear output.
+
+    .. math:: \hat Y = \sigma(X W_1 + b_1)\, W_2 + b_2
+
+    trained on the half mean squared error (plus
+    :math:`\tfrac{\alpha}{2S}\sum_l\lVert W_l\rVert^2`) by mini-batch
+    backpropagation, :func:`numpynn.kernels.forward_prop` and
+    :func:`numpynn.kernels.gradient`. With ``activation="linear"`` it
+    collapses to linear regression, as the tutorial shows; with ReLU units
+    it is the talk's :math:`f(x) = \sum_i n_i\,\mathrm{relu}(m_i x + b_i)`.
+
+    Parameters
+    ----------
+    hidden_units : int, default=100
+        Width ``h`` of the hidden layer.
+    activation : {"relu", "sigmoid", "tanh", "linear"}, default="relu"
+    optimizer : {"adam", "sgd", "momentum"}, default="adam"
+        See :mod:`numpynn.optimizers`.
+    learning_rate : float, default=0.01
+    max_iter : int, default=200
+        Maximum epochs.
+    batch_size : int, "auto" or None, default="auto"
+        ``"auto"`` is ``min(200, n_samples)``; ``None`` is full batch.
+    alpha : float, default=1e-4
+        L2 penalty on the weight matrices.
+    momentum : float, default=0.9
+        For ``optimizer="momentum"``.
+    nesterov : bool, default=False
+        Nesterov's momentum.
+    beta_1, beta_2, epsilon : float, default=0.9, 0.999, 1e-8
+        For ``optimizer="adam"``.
+    tol, n_iter_no_change, shuffle, random_state, warm_start, verbose,
+    early_stopping, validation_fraction, callbacks
+        As in :class:`LinearRegressor`. ``random_state`` also seeds the
+        initial weights (He for ReLU, Glorot otherwise;
+        :func:`numpynn.kernels.init_params`).
+
+    Attributes
+    ----------
+    coefs_ : list of ndarray
+        ``[W1 (n_features, hidden_units), W2 (hidden_units, n_outputs)]``,
+        the live arrays ``predict`` uses.
+    intercepts_ : list of ndarray
+        ``[b1 (hidden_units,), b2 (n_outputs,)]``.
+    loss_curve_ : list of float
+        Per epoch, the batch-size-weighted mean of the batch losses computed
+        before each batch's update.
+    best_loss_, loss_, n_iter_, t_, n_outputs_, n_features_in_
+        As in scikit-learn's ``MLPRegressor``.
+    validation_loss_curve_, validation_scores_, best_validation_score_
+        With ``early_stopping``.
+
+    Examples
+    --------
+    >>> X = np.linspace(-3, 3, 400).reshape(-1, 1); y = np.sin(X).ravel()
+    >>> net = TwoLayerNet(random_state=0).fit(X, y)
+    >>> net.score(X, y) > 0.98
+    True
+    """
+
+    _constraints = {
+        **_fitting.COMMON_CONSTRAINTS,
+        "hidden_units": (Interval("int", 1, None),),
+        "activation": (Options(("relu", "sigmoid", "tanh", "linear")),),
+        "optimizer": (Options(tuple(OPTIMIZERS)),),
+        "learning_rate": (Interval("real", 0, None, "neither"),),
+        "batch_size": _fitting.BATCH_SIZE,
+        "momentum": (Interval("real", 0, 1, "left"),),
+        "nesterov": (BOOL,),
+        "beta_1": (Interval("real", 0, 1, "left"),),
+        "beta_2": (Interval("real", 0, 1, "left"),),
+        "epsilon": (Interval("real", 0, None, "neither"),),
+    }
+
+    def __init__(self, *, hidden_units=100, activation="relu", optimizer="adam",
+                 learning_rate=0.01, max_iter=200, batch_size="auto", alpha=1e-4,
+                 momentum=0.9, nesterov=False, beta_1=0.9, beta_2=0.999,
+                 epsilon=1e-8, tol=1e-4, n_iter_no_change=10, shuffle=True,
+                 random_state=None, warm_start=False, verbose=False,
+                 early_stopping=False, validation_fraction=0.1, callbacks=None):
+        self.hidden_units = hidden_units
+        self.activation = activation
+        self.optimizer = optimizer
+        self.learning_rate = learning_rate
+        self.max_iter = max_iter
+        self.batch_size = batch_size
+        self.alpha = alpha
+        self.momentum = momentum
+        self.nesterov = nesterov
+        self.beta_1 = beta_1
+        self.beta_2 = beta_2
+        self.epsilon = epsilon
+        self.tol = tol
+        self.n_iter_no_change = n_iter_no_change
+        self.shuffle = shuffle
+        self.random_state = random_state
+        self.warm_start = warm_start
+        self.verbose = verbose
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.callbacks = callbacks
+
+    def _params(self, attrs=None):
+        """``{"W1", "b1", "W2", "b2"}`` from ``attrs`` (default: ``vars(self)``)."""
+        attrs = vars(self) if attrs is None else attrs
+        (W1, W2), (b1, b2) = attrs["coefs_"], attrs["intercepts_"]
+        return {"W1": W1, "b1": b1, "W2": W2, "b2": b2}
+
+    @staticmethod
+    def _publish(params):
+        """The fitted attributes of parameters ``{"W1", "b1", "W2", "b2"}``."""
+        return {"coefs_": [params["W1"], params["W2"]],
+                "intercepts_": [params["b1"], params["b2"]],
+                "n_outputs_": params["W2"].shape[1]}
+
+    def _make_optimizer(self):
+        name = self.optimizer
+        if name == "sgd":
+            return OPTIMIZERS[name](self.learning_rate)
+        if name == "momentum":
+            return OPTIMIZERS[name](self.learning_rate, self.momentum, self.nesterov)
+        return OPTIMIZERS[name](self.learning_rate, self.beta_1, self.beta_2,
+                                self.epsilon)
+
+    def fit(self, X, y, sample_weight=None):
+        """Train for up to ``max_iter`` epochs.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Training inputs (dense, sparse CSR/CSC, or a memory map).
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+            Targets.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weights; ``None`` means all ones.
+
+        Returns
+        -------
+        self : TwoLayerNet
+            Fitted.
+        """
+        return self._fit(X, y, sample_weight, partial=False)
+
+    def partial_fit(self, X, y, sample_weight=None):
+        """One epoch of mini-batches on ``(X, y)``; optimizer state carries over.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            A block of training inputs.
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+            Its targets.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weights; ``None`` means all ones.
+
+        Returns
+        -------
+        self : TwoLayerNet
+            Updated.
+        """
+        return self._fit(X, y, sample_weight, partial=True)
+
+    def _fit(self, X, y, sample_weight, partial):
+        check_params(self, self._constraints)
+        fitted = hasattr(self, "coefs_")
+        first = not (partial and fitted)
+        with _fitting.fit_context(self, incremental=not first) as new:
+            X, y, sw = _fitting.check_fit_data(self, X, y, sample_weight, reset=first)
+            d, k = X.shape[1], y.shape[1]
+            rng = np.random.default_rng(self.random_state)
+            shapes = [(d, self.hidden_units), (self.hidden_units, k)]
+            resume = fitted and (partial or self.warm_start) and \
+                [np.shape(W) for W in self.coefs_] == shapes
+            if not first and not resume:
+                raise ValueError(f"partial_fit got X, y with shapes {shapes}; the model "
+                                 f"has {[np.shape(W) for W in self.coefs_]}.")
+            if resume:
+                params = {key: v.astype(X.dtype) for key, v in self._params().items()}
+            else:
+                params = init_params((d, self.hidden_units, k), self.activation, rng,
+                                     X.dtype)
+            optimizer = self._make_optimizer()
+            opt_state = (self._optimizer_state if partial and resume
+                         else optimizer.init(params))
+            result = _fitting.train(self, params, opt_state, optimizer, X, y, sw, rng,
+                                    activation=self.activation, alpha=self.alpha,
+                                    batch_size=self.batch_size, partial=partial,
+                                    epoch_offset=self.n_iter_ if resume else 0,
+                                    advice=f"learning_rate was {self.learning_rate:.4g}. "
+                                           + _fitting.DIVERGENCE_ADVICE)
+            new.update(self._publish(result.params), _optimizer_state=result.opt_state)
+            _fitting.record(self, new, result, n_seen=X.shape[0], incremental=resume)
+            if not partial:
+                _fitting.warn_not_converged(self, result, "increase max_iter.")
+        return self
+
+    def predict(self, X):
+        """Predict with the current ``coefs_`` and ``intercepts_``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Inputs.
+
+        Returns
+        -------
+        y_pred : ndarray of shape (n_samples,) or (n_samples, n_outputs)
+            Predictions.
+        """
+        return _fitting.predict(self, X, self.activation)
+
+    def __sklearn_tags__(self):
+        return _fitting.regressor_tags(super().__sklearn_tags__())

@@ -1,0 +1,41 @@
+"""Warnings that point at the user's line, wherever in numpynn they are raised."""
+
+import os
+import sys
+import warnings
+
+_PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
+
+
+def _stacklevel():
+    """The ``stacklevel`` of the first frame outside numpynn, seen from :func:`warn`'s caller."""
+    frame, level = sys._getframe(2), 2
+    while frame is not None and os.path.dirname(
+            os.path.abspath(frame.f_code.co_filename)) == _PACKAGE_DIR:
+        frame, level = frame.f_back, level + 1
+    return level
+
+
+def warn(message, category=UserWarning):
+    """``warnings.warn`` attributed to the first caller outside the numpynn package.
+
+    The stack level is computed by walking out of numpynn's frames, so the
+    warning names the user's call (``reg.fit(X, y)``, or scikit-learn's
+    line that called ``fit`` inside a pipeline or a search), however deep
+    inside numpynn it is raised.
+
+    Parameters
+    ----------
+    message : str
+    category : type of Warning, default=UserWarning
+
+    Examples
+    --------
+    >>> import warnings
+    >>> with warnings.catch_warnings(record=True) as w:
+    ...     warnings.simplefilter("always")
+    ...     warn("hello")
+    >>> w[0].message.args[0]
+    'hello'
+    """
+    warnings.warn(message, category, stacklevel=_stacklevel())

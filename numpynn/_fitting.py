@@ -26,7 +26,7 @@ from ._validation import (
     check_sample_weight,
 )
 from ._warnings import warn
-from .losses import compute_loss
+from .losses import baseline_loss, compute_loss
 
 #: Hyperparameters both estimators share, with what each accepts.
 COMMON_CONSTRAINTS = {
@@ -222,13 +222,17 @@ def epoch_hook(est, publish, callbacks):
 
 
 def train(est, params, opt_state, optimizer, X, y, sw, rng, *, activation, alpha,
-          batch_size, partial, epoch_offset, advice):
+          batch_size, partial, epoch_offset, advice, relative_tol=False,
+          extrapolate=False):
     """Train copies of ``params`` and ``opt_state``: the part of ``fit`` both estimators share.
 
     Splits off validation data if asked, builds the step
     (:func:`numpynn._engine.make_step`) and runs the loop
     (:func:`numpynn._training.run`). ``partial``: one epoch, no validation,
     no ``tol``. ``advice`` is appended to the message of a divergence.
+    ``relative_tol``: ``tol`` is relative to :func:`numpynn.losses.baseline_loss`;
+    ``extrapolate``: a full-batch run stops once the extrapolated remaining
+    gain (:func:`numpynn._training.remaining_gain`) is below ``tol``.
     """
     validate = None
     if est.early_stopping and not partial:
@@ -238,20 +242,23 @@ def train(est, params, opt_state, optimizer, X, y, sw, rng, *, activation, alpha
             return validation_metrics(p, activation, validation)
 
     n = X.shape[0]
-    schedule = _training.Schedule(1 if partial else est.max_iter,
-                                  resolve_batch_size(batch_size, n), est.shuffle,
-                                  None if partial else est.tol, est.n_iter_no_change)
+    with np.errstate(over="ignore", invalid="ignore"):
+        floor = baseline_loss(y, sw)
+    tol = None if partial or est.tol is None else est.tol * (floor if relative_tol else 1.0)
+    batch_size = resolve_batch_size(batch_size, n)
+    schedule = _training.Schedule(1 if partial else est.max_iter, batch_size, est.shuffle,
+                                  tol, est.n_iter_no_change,
+                                  extrapolate=extrapolate and batch_size >= n)
     params, opt_state = _training.copy_state(params), _training.copy_state(opt_state)
     with np.errstate(over="ignore", invalid="ignore"), \
             _engine.make_step(X, y, sw, optimizer, activation=activation, alpha=alpha,
                               batch_size=schedule.batch_size, params=params) as step:
-        # the loss of predicting the mean, 0.5 var(y), with no temporary the size of y
-        floor = 0.5 * float(np.mean(np.einsum("ij,ij->j", y, y) / n - y.mean(axis=0) ** 2))
         try:
             return _training.run(step, params, opt_state, n, sw, schedule, rng,
                                  epoch_offset=epoch_offset, validate=validate,
                                  on_epoch=epoch_hook(est, est._publish, est.callbacks),
-                                 verbose=bool(est.verbose), loss_floor=floor)
+                                 verbose=bool(est.verbose),
+                                 loss_floor=floor if np.isfinite(floor) else 0.0)
         except _training.Diverged as exc:
             raise ValueError(f"{exc} {advice}") from None
 

@@ -10,6 +10,7 @@ from . import _fitting, quadratic
 from ._training import RunResult
 from ._validation import Interval, Options, check_params
 from ._warnings import warn
+from .losses import baseline_loss
 from .lstsq import qr_solve, qr_update
 from .optimizers import newton, sgd
 
@@ -53,8 +54,16 @@ class LinearRegressor(RegressorMixin, BaseEstimator):
         output this is scikit-learn's ``Ridge(alpha)``; with ``k`` outputs,
         as the data term is averaged over outputs, ``Ridge(k * alpha)``.
     tol : float or None, default=1e-4
-        Stop when the loss has not improved by ``tol`` for
-        ``n_iter_no_change`` consecutive epochs; ``None`` runs all epochs.
+        Relative to the loss of predicting the mean of ``y``
+        (:func:`numpynn.losses.baseline_loss`, half its variance), so the
+        same ``tol`` means the same for any units of ``y``: stop when the
+        loss has not improved by ``tol`` times that for
+        ``n_iter_no_change`` consecutive epochs, or, full batch, as soon as
+        the gain still to come, extrapolated from the last epochs' linear
+        convergence, is below it. A stop that leaves the loss more than
+        that above its exact minimum warns. With ``early_stopping``, the
+        validation :math:`R^2` must improve by ``tol``. ``None`` runs all
+        epochs.
     n_iter_no_change : int, default=10
     shuffle : bool, default=True
         Shuffle mini-batches each epoch (irrelevant for full batch).
@@ -235,7 +244,8 @@ class LinearRegressor(RegressorMixin, BaseEstimator):
                                 activation="linear", alpha=self.alpha,
                                 batch_size=batch_size, partial=incremental,
                                 epoch_offset=self.n_iter_ if resume else 0,
-                                advice=self._divergence_advice(lr))
+                                advice=self._divergence_advice(lr), relative_tol=True,
+                                extrapolate=self.solver == "gd")
         new.update(self._publish(result.params), learning_rate_=lr)
         _fitting.record(self, new, result, n_seen=X.shape[0], incremental=resume)
         if not incremental:
@@ -244,8 +254,7 @@ class LinearRegressor(RegressorMixin, BaseEstimator):
         # rows, not the training minimum; a rising loss is divergence.
         if (self.solver == "gd" and result.converged and not self.early_stopping
                 and not _fitting.stopped_rising(self, result)):
-            self._warn_if_far_from_minimum(result.params, X, y, sw, lr, new["n_iter_"],
-                                           result.loss_curve[-1])
+            self._warn_if_far_from_minimum(result.params, X, y, sw, lr, new["n_iter_"])
 
     def _step_size(self, X, sw, k, first):
         """``(learning_rate, batch_size)``: ``(None, None)`` for Newton (full batch)."""
@@ -277,7 +286,7 @@ class LinearRegressor(RegressorMixin, BaseEstimator):
                     "largest safe step), standardise the features, or use solver='lstsq'.")
         return "increase max_iter or learning_rate (or use learning_rate='auto')."
 
-    def _warn_if_far_from_minimum(self, params, X, y, sw, lr, n_iter, last_loss):
+    def _warn_if_far_from_minimum(self, params, X, y, sw, lr, n_iter):
         """ConvergenceWarning when ``tol`` stopped gd far above the minimum.
 
         On badly scaled features, or with a small step, gradient descent
@@ -290,7 +299,7 @@ class LinearRegressor(RegressorMixin, BaseEstimator):
         grads = quadratic.full_gradient(X, y, params, sample_weight=sw, alpha=self.alpha)
         gap, L, cond = quadratic.excess_loss_and_spectrum(
             X, grads, sample_weight=sw, alpha=self.alpha, n_outputs=k)
-        if gap > max(self.tol, 1e-6 * last_loss):
+        if gap > self.tol * baseline_loss(y, sw):
             advice = slow_stop_advice(lr, self.learning_rate == "auto", L, cond,
                                       _fitting.resolve_batch_size(self.batch_size,
                                                                   X.shape[0]),

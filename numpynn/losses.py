@@ -18,7 +18,8 @@ is the tutorial's ``1/2 * np.mean((y_pred - y)**2)`` and scikit-learn's
 
 import numpy as np
 
-__all__ = ["compute_loss", "loss_derivative", "loss_and_derivative", "total_weight"]
+__all__ = ["compute_loss", "loss_derivative", "loss_and_derivative", "total_weight",
+           "baseline_loss"]
 
 
 def _as_pair(y, y_pred):
@@ -123,7 +124,7 @@ def _weighted_half_sq(r, scale):
 
 
 def loss_derivative(y, y_pred, sample_weight=None, *, out=None):
-    r"""Gradient of the data term of :func:`compute_loss` w.r.t. ``y_pred``.
+    r"""Gradient of the data term of :func:`compute_loss` with respect to ``y_pred``.
 
     .. math:: \frac{\partial L}{\partial \hat y_{ij}} = \frac{s_i}{S k}(\hat y_{ij} - y_{ij})
 
@@ -183,3 +184,42 @@ def loss_and_derivative(y, y_pred, sample_weight=None, *, out=None):
     loss = _weighted_half_sq(delta, scale)
     delta *= scale
     return loss, delta
+
+
+def baseline_loss(y, sample_weight=None):
+    r"""The loss of the best constant prediction, the (weighted) mean of ``y``.
+
+    .. math:: L_0 = \frac{1}{2 S k} \sum_i s_i \lVert y_i - \bar y \rVert^2,
+              \qquad \bar y = \frac{1}{S} \sum_i s_i y_i,
+
+    half the variance of ``y`` averaged over outputs: the yardstick of
+    :math:`R^2 = 1 - L / L_0` and of ``LinearRegressor``'s ``tol``.
+    Computed without a temporary the size of ``y``.
+
+    Parameters
+    ----------
+    y : ndarray of shape (n_samples, n_outputs)
+        Targets.
+    sample_weight : ndarray of shape (n_samples,), default=None
+        ``None`` means all ones.
+
+    Returns
+    -------
+    loss : float
+        Non-negative; 0 when ``y`` is constant.
+
+    Examples
+    --------
+    >>> baseline_loss(np.array([[1.0], [3.0]]))            # half the variance, 1
+    0.5
+    """
+    y = np.asarray(y, dtype=np.float64).reshape(y.shape[0], -1)
+    if sample_weight is None:
+        S, mean = y.shape[0], y.mean(axis=0)
+        ssq = np.einsum("ij,ij->j", y, y)                             # (k,)
+    else:
+        w = np.asarray(sample_weight, dtype=np.float64)
+        S = w.sum()
+        mean = w @ y / S
+        ssq = np.einsum("i,ij,ij->j", w, y, y)
+    return max(0.0, 0.5 * float(np.mean(ssq / S - mean ** 2)))

@@ -207,11 +207,12 @@ def save(estimator, path):
 def _read(path):
     """All arrays of the file, as a dict; any read problem is a ValueError."""
     try:
-        npz = np.load(path, allow_pickle=False)
-        if not isinstance(npz, np.lib.npyio.NpzFile):
-            raise ValueError("a single array, not an .npz archive")
-        with npz:
-            return {name: npz[name] for name in npz.files}
+        with open(path, "rb") as fh:            # closed even when np.load fails
+            npz = np.load(fh, allow_pickle=False)
+            if not isinstance(npz, np.lib.npyio.NpzFile):
+                raise ValueError("a single array, not an .npz archive")
+            with npz:
+                return {name: npz[name] for name in npz.files}
     except (FileNotFoundError, IsADirectoryError, PermissionError):
         raise
     except (OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error) as exc:

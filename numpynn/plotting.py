@@ -225,7 +225,8 @@ def animate_training(estimator, X, y, *, fig=None, n_points=100, interval=100, l
     >>> anim = animate_training(LinearRegressor(max_iter=5, tol=None), X, y)
     >>> with tempfile.TemporaryDirectory() as tmp:
     ...     anim.save(os.path.join(tmp, "a.gif"), writer="pillow", dpi=40)
-    ...     Image.open(os.path.join(tmp, "a.gif")).n_frames
+    ...     with Image.open(os.path.join(tmp, "a.gif")) as gif:
+    ...         gif.n_frames
     5
     """
     from matplotlib.animation import FuncAnimation

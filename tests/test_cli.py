@@ -61,13 +61,15 @@ def test_demo_writes_the_files_it_names(demo_run):
         assert str(path) in text                                     # says where it went
     for name in FILES[:-1]:
         if name.endswith(".png"):
-            assert Image.open(out / name).size[0] >= 400
+            with Image.open(out / name) as image:
+                assert image.size[0] >= 400
     assert sorted(p.name for p in out.iterdir()) == sorted(FILES)
 
 
 def test_gif_has_one_frame_per_epoch(demo_run):
     out, _, _, _ = demo_run
-    assert Image.open(out / "learning.gif").n_frames == 61
+    with Image.open(out / "learning.gif") as gif:
+        assert gif.n_frames == 61
 
 
 def test_epoch_log_matches_the_loss_curve(demo_run):

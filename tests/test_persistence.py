@@ -18,7 +18,8 @@ from numpynn.persistence import _checksum
 
 ESTIMATORS = [
     LinearRegressor(solver="gd", random_state=0),
-    LinearRegressor(solver="gd", learning_rate=0.01, batch_size=16, random_state=0),
+    LinearRegressor(solver="gd", learning_rate=0.01, batch_size=16, max_iter=30, tol=None,
+                    random_state=0),
     LinearRegressor(solver="lstsq"),
     LinearRegressor(solver="newton", alpha=0.5),
     TwoLayerNet(hidden_units=6, max_iter=15, tol=None, random_state=0),

@@ -156,7 +156,8 @@ def test_animation_gif_has_one_frame_per_epoch(tutorial, tmp_path):
     anim = animate_training(est, X, y, fig=fig)
     anim.save(tmp_path / "a.gif", writer="pillow", dpi=30)
     ref = clone(est).fit(X, y)
-    assert Image.open(tmp_path / "a.gif").n_frames == ref.n_iter_ == 7
+    with Image.open(tmp_path / "a.gif") as gif:
+        assert gif.n_frames == ref.n_iter_ == 7
     # After saving, the figure shows the last frame: the fitted line and loss_curve_.
     ax_fit, ax_loss = fig.axes
     line = ax_fit.get_lines()[0]
@@ -170,12 +171,12 @@ def test_save_training_gif_frames_move(tutorial, tmp_path):
     user_cb = []
     est = _gd(max_iter=5, callbacks=[lambda e, logs: user_cb.append(logs["epoch"])])
     n = save_training_gif(est, X, y, tmp_path / "b.gif", dpi=30)
-    gif = Image.open(tmp_path / "b.gif")
-    assert n == gif.n_frames == 5
     frames = []
-    for k in range(n):
-        gif.seek(k)
-        frames.append(np.asarray(gif.convert("RGB"), dtype=np.int16))
+    with Image.open(tmp_path / "b.gif") as gif:
+        assert n == gif.n_frames == 5
+        for k in range(n):
+            gif.seek(k)
+            frames.append(np.asarray(gif.convert("RGB"), dtype=np.int16))
     assert all(np.abs(a - b).sum() > 0 for a, b in zip(frames, frames[1:], strict=False))
     assert len(est.callbacks) == 1                                     # param untouched
 

@@ -10,6 +10,8 @@ run through it.
 """
 
 import numpy as np
+import pytest
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
@@ -29,6 +31,10 @@ ESTIMATORS = [
 ]
 
 
+# sklearn's check data are deliberately unscaled (condition numbers up to 1e9):
+# gradient descent stops early there and says so with a ConvergenceWarning,
+# which is right but not what these API checks test.
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 @parametrize_with_checks(ESTIMATORS)
 def test_sklearn_compatible(estimator, check):
     check(estimator)
@@ -37,7 +43,7 @@ def test_sklearn_compatible(estimator, check):
 def test_in_a_pipeline_and_grid_search(rng):
     X = rng.normal(size=(120, 3)) * [1, 100, 0.01]
     y = np.sin(X[:, 0]) + X[:, 1] / 100
-    pipe = make_pipeline(StandardScaler(), TwoLayerNet(max_iter=50, random_state=0))
+    pipe = make_pipeline(StandardScaler(), TwoLayerNet(max_iter=50, tol=None, random_state=0))
     grid = GridSearchCV(pipe, {"twolayernet__hidden_units": [4, 16],
                                "twolayernet__learning_rate": [0.01, 0.03]}, cv=3)
     grid.fit(X, y)
@@ -55,13 +61,13 @@ def test_mini_batch_auto_learning_rate_trains_on_sklearns_regression_data():
     X, y = make_regression(n_samples=200, n_features=10, noise=20, random_state=0)
     X, y = scale(X), scale(y)
     for batch_size in (1, 16, 64):
-        reg = LinearRegressor(batch_size=batch_size, random_state=0).fit(X, y)
+        with pytest.warns(ConvergenceWarning, match="Mini-batches .* stall in their "
+                                                    "gradient noise"):
+            reg = LinearRegressor(batch_size=batch_size, random_state=0).fit(X, y)
         assert reg.score(X, y) > 0.5, batch_size
 
 
 def test_early_stopping_refuses_too_few_samples_clearly(rng):
-    import pytest
-
     X, y = rng.normal(size=(1, 2)), rng.normal(size=1)
     for est in (LinearRegressor(early_stopping=True), TwoLayerNet(early_stopping=True)):
         with pytest.raises(ValueError, match="n_samples = 1"):

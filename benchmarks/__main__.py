@@ -11,7 +11,7 @@ import sys
 import time
 from pathlib import Path
 
-from . import cases_linear, cases_net
+from . import cases_engine, cases_linear, cases_net
 from ._harness import SETTLE_S, dump_json, machine_info, matmul_peak
 from .report import check_targets, markdown, plots
 
@@ -26,6 +26,8 @@ MODES = {
         lstsq_shapes=[(200_000, 50), (1_000_000, 20)],
         net_grid=[(20_000, 20, [16, 100, 512]), (200_000, 50, [100])], net_epochs=2,
         net_repeats=5,
+        hand_n=20_000, hand_hs=[16, 100, 512], hand_epochs=3,
+        layout_n=200_000, layout_d=50, layout_epochs=2, sparse_shape=(2_000, 4_000),
     ),
     "quick": dict(
         repeats=3, memory=True, torch=True, settle=SETTLE_S,
@@ -35,6 +37,8 @@ MODES = {
         bw_n=300_000, bw_d=20, bw_epochs=10, bw_repeats=3, bw_bytes=256 << 20,
         lstsq_shapes=[(50_000, 50), (200_000, 20)],
         net_grid=[(5_000, 20, [16, 100, 512])], net_epochs=2, net_repeats=3,
+        hand_n=5_000, hand_hs=[16, 100, 512], hand_epochs=2,
+        layout_n=20_000, layout_d=50, layout_epochs=2, sparse_shape=(2_000, 4_000),
     ),
     "smoke": dict(
         repeats=1, memory=True, torch=False, settle=0.0,
@@ -43,6 +47,8 @@ MODES = {
         bw_n=20_000, bw_d=5, bw_epochs=3, bw_repeats=1, bw_bytes=16 << 20,
         lstsq_shapes=[(2_000, 5)],
         net_grid=[(400, 5, [4])], net_epochs=1, net_repeats=1,
+        hand_n=400, hand_hs=[4], hand_epochs=1,
+        layout_n=400, layout_d=5, layout_epochs=1, sparse_shape=(50, 80),
     ),
 }
 
@@ -52,6 +58,10 @@ CASES = {
     "bandwidth": cases_linear.case_bandwidth,
     "lstsq": cases_linear.case_lstsq,
     "network": cases_net.case_network,
+    "handwritten": cases_engine.case_handwritten,
+    "layouts": cases_engine.case_layouts,
+    "sparse_auto": cases_engine.case_sparse_auto,
+    "ablation": cases_engine.case_ablation,
 }
 
 

@@ -30,12 +30,15 @@ docs/benchmarks.md):
    forward and the backward pass, so ``X`` is read from memory once per
    epoch and the hidden layer never exists for all rows at once (which
    also bounds memory on memory-mapped ``X``).
-3. **Preallocated batch buffers, one gather per batch**: the shuffled
+3. **Two halves on two threads** for a batch of four chunks or more: the
+   second half of the rows is summed on a helper thread, so both cores
+   read ``X`` (a full-batch epoch on big data is bound by memory).
+4. **Preallocated batch buffers, one gather per batch**: the shuffled
    batch's rows are copied once into a C-ordered buffer in the training
    dtype (whatever the order or dtype of ``X``: a DataFrame's
    Fortran-ordered array, column slices, a float16 memory map), and every
    layer output is written into a buffer made once per fit.
-4. **One-output backprop without** :math:`\Delta_1`: with one output,
+5. **One-output backprop without** :math:`\Delta_1`: with one output,
    :math:`\Delta_1 = \operatorname{diag}(\delta)\,\sigma'(Z)\,\operatorname{diag}(w_2)`,
    so :math:`\nabla_{W_1} = ((\operatorname{diag}(\delta) X)^\top \sigma'(Z))
    \operatorname{diag}(w_2)`: the same GEMM with two passes over the
@@ -44,6 +47,7 @@ docs/benchmarks.md):
 
 from __future__ import annotations
 
+import os
 import threading
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -57,6 +61,12 @@ from .activations import ACTIVATIONS, DERIVATIVES
 SMALL_FLOPS = 2e7
 #: Bytes of one row chunk of a big batch (rows of X and of every layer output).
 CHUNK_BYTES = 2 << 20
+
+#: Each trick of the module docstring can be switched off here, for the
+#: ablation benchmark only (``python -m benchmarks --only ablation``); read
+#: when a step is made. Never changed by the library.
+TRICKS = {"one_thread_blas": True, "row_chunks": True, "two_threads": True, "gather": True,
+          "one_output_backprop": True}
 
 _REFERENCE = ContextVar("numpynn_reference_kernels", default=False)
 
@@ -173,11 +183,11 @@ def make_step(X, y, sample_weight, optimizer, *, activation, alpha, batch_size, 
     dtype = params["W1"].dtype
     widths = [X.shape[1]] + [params[f"W{layer}"].shape[1] for layer in (1, 2)
                              if f"W{layer}" in params]
-    rows = chunk_rows(sum(widths), dtype.itemsize)
+    rows = chunk_rows(sum(widths), dtype.itemsize) if TRICKS["row_chunks"] else X.shape[0]
     m = min(batch_size, X.shape[0])
     gemm = 2 * min(m, 2 * rows) * sum(v.size for k, v in params.items() if k[0] == "W")
     fast = _FastStep(X, y, sample_weight, optimizer, activation, alpha, params, m, rows)
-    with BLAS.one_thread(gemm < SMALL_FLOPS):
+    with BLAS.one_thread(TRICKS["one_thread_blas"] and gemm < SMALL_FLOPS):
         yield fast.step
 
 
@@ -217,11 +227,15 @@ class _FastStep:
         self.out = np.empty((c, k), dtype)                # predictions, then delta
         self.grads = {key: np.empty_like(v) for key, v in params.items()}
         self.acc = None                                   # per-chunk sums of a big batch
+        self.args = (X, y, sample_weight, optimizer, activation, alpha, params, m, rows)
+        self.twin = None                                  # the helper thread's buffers
         if self.two_layers:
             h = params["W1"].shape[1]
             self.hidden = np.empty((c, h), dtype)         # Z1, then H
             self.back = np.empty((c, h), dtype)           # sigma'(Z1), then Delta_1
-            self.xdelta = np.empty((c, d), dtype) if k == 1 and self.dense else None
+            self.xdelta = (np.empty((c, d), dtype) if k == 1 and self.dense
+                           and TRICKS["one_output_backprop"] else None)
+        self.gather = TRICKS["gather"]
 
     def _take(self, batch):
         """The batch's ``(X, y, sample_weight)`` rows (views for a slice of a suitable X)."""
@@ -233,6 +247,9 @@ class _FastStep:
                 Xb = np.asarray(Xb, self.dtype)            # e.g. a float16 memory map's chunk
             return Xb, y[batch], swb
         n_b = batch.shape[0]
+        if not self.gather:
+            Xb = X[batch]
+            return (np.asarray(Xb, self.dtype) if self.dense else Xb), y[batch], swb
         if self.ybuf is None:
             self.ybuf = np.empty((self.m, y.shape[1]), y.dtype)
             self.Xbuf = np.empty((self.m, X.shape[1]), self.dtype) if self.dense else None
@@ -266,20 +283,55 @@ class _FastStep:
         return loss, self.optimizer.step(params, grads, opt_state)
 
     def _sweep(self, params, Xb, yb, swb, scale):
-        """Loss and gradient sums over row chunks of a big batch, into ``self.grads``."""
+        """Loss and gradient sums over row chunks of a big batch, into ``self.grads``.
+
+        With four chunks or more and two cores, the second half of the rows
+        is summed on a helper thread with its own buffers (NumPy and BLAS
+        release the GIL), so both cores read ``X``; the halves depend only
+        on the batch's size and are added in order: reproducible.
+        """
+        starts = range(0, Xb.shape[0], self.rows)
+        if not (TRICKS["two_threads"] and len(starts) >= 4 and (os.cpu_count() or 1) > 1):
+            return self._sum_chunks(params, Xb, yb, swb, scale, self.grads)
+        if self.twin is None:
+            self.twin = _FastStep(*self.args)
+        mid = starts[len(starts) // 2]
+        part = slice(mid, None)
+        out = {}
+
+        def helper():
+            try:
+                out["loss"] = self.twin._sum_chunks(params, Xb[part], yb[part],
+                                                    None if swb is None else swb[part],
+                                                    scale, self.twin.grads)
+            except BaseException as exc:                 # re-raised on this thread
+                out["error"] = exc
+
+        thread = threading.Thread(target=helper, daemon=True)
+        thread.start()
+        loss = self._sum_chunks(params, Xb[:mid], yb[:mid],
+                                None if swb is None else swb[:mid], scale, self.grads)
+        thread.join()
+        if "error" in out:
+            raise out["error"]
+        for key, g in self.twin.grads.items():
+            self.grads[key] += g
+        return loss + out["loss"]
+
+    def _sum_chunks(self, params, Xb, yb, swb, scale, total):
+        """Sum of the chunks' losses (returned) and gradients (into ``total``)."""
         if self.acc is None:
             self.acc = {key: np.empty_like(g) for key, g in self.grads.items()}
-        loss, first = 0.0, True
+        loss = 0.0
         for start in range(0, Xb.shape[0], self.rows):
             part = slice(start, start + self.rows)
             swc = None if swb is None else swb[part]
             loss += self._chunk(params, Xb[part], yb[part], swc, scale, self.acc)
             for key, g in self.acc.items():
-                if first:
-                    np.copyto(self.grads[key], g)
+                if start == 0:
+                    np.copyto(total[key], g)
                 else:
-                    self.grads[key] += g
-            first = False
+                    total[key] += g
         return loss
 
     def _chunk(self, params, Xc, yc, swc, scale, grads):

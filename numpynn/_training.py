@@ -131,10 +131,8 @@ def remaining_gain(curve):
     return d2 * rho / (1 - rho)
 
 
-def _check_batch(loss, limit, epoch, batch, first):
+def _raise_diverged(loss, limit, epoch, batch, first):
     """Raise on a non-finite or exploding batch loss, saying which and where."""
-    if np.isfinite(loss) and loss <= limit:
-        return
     what = ("became non-finite" if not np.isfinite(loss)
             else f"exploded to {loss:.4g} (more than {EXPLODE_FACTOR:g} times the run's "
                  f"first batch loss {first:.4g})")
@@ -214,8 +212,10 @@ def run(step, params, opt_state, n, sample_weight, schedule, rng, *, epoch_offse
                 if first is None:
                     first = loss
                     scale = max(loss, loss_floor if np.isfinite(loss_floor) else 0.0)
-                    limit = EXPLODE_FACTOR * max(scale, np.finfo(float).tiny)
-                _check_batch(loss, limit, epoch, b, first)
+                    limit = min(EXPLODE_FACTOR * max(scale, np.finfo(float).tiny),
+                                np.finfo(float).max)        # finite, or NaN for a NaN loss
+                if not loss <= limit:           # also catches NaN (and inf: limit is finite)
+                    _raise_diverged(loss, limit, epoch, b, first)
                 total += loss * w
                 weight += w
             _check_params(params, epoch)

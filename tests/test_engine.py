@@ -53,7 +53,7 @@ def _fast_epoch(X, y, sw, params, optimizer, state, activation, alpha, bounds, b
 @pytest.mark.parametrize("chunked", [False, True])
 def test_one_epoch_equals_the_reference(activation, k, dtype, layout, chunked, monkeypatch):
     rng = np.random.default_rng(3)
-    n, d, h = 700, 5, 7
+    n, d, h = 1300, 5, 7                            # chunked: 6 chunks of 256 rows, 2 threads
     X = rng.normal(size=(n, d)).astype(dtype)
     if layout == "sparse":
         X[rng.random(X.shape) < 0.6] = 0
@@ -178,3 +178,29 @@ def test_blas_limit_restored_after_concurrent_fits():
         t.join()
     assert not errors
     assert blas_threads() == before
+
+
+def test_six_python_frames_from_fit_to_the_first_product():
+    """fit -> _fit -> train -> run -> step -> _chunk, whose first line is a product."""
+    import sys
+
+    rng = np.random.default_rng(8)
+    X, y = rng.normal(size=(64, 3)), rng.normal(size=64)
+    net = numpynn.TwoLayerNet(hidden_units=4, max_iter=1, tol=None, random_state=0)
+    chains = []
+
+    def profile(frame, event, arg):
+        if event == "call" and frame.f_code.co_name == "_chunk" and not chains:
+            names = []
+            while frame is not None and frame.f_code is not numpynn.TwoLayerNet.fit.__code__:
+                names.append(frame.f_code.co_name)
+                frame = frame.f_back
+            chains.append(names[::-1] if frame is not None else None)
+
+    sys.setprofile(profile)
+    try:
+        net.fit(X, y)
+    finally:
+        sys.setprofile(None)
+    assert chains and chains[0] is not None
+    assert chains[0] == ["_fit", "train", "run", "step", "_chunk"]     # + fit itself: 6

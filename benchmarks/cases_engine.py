@@ -1,0 +1,168 @@
+"""The training engine against the plainest NumPy, across input layouts, trick by trick.
+
+* ``handwritten``: TwoLayerNet against a hand-written NumPy loop of the same
+  math (forward, loss, backward, Adam in place), per hidden width;
+* ``layouts``: an epoch on a C-ordered ndarray against a pandas DataFrame,
+  Fortran order, a column slice, int64 and float32 arrays;
+* ``sparse_auto``: ``learning_rate="auto"`` on wide sparse X against a fixed rate;
+* ``ablation``: each trick of ``numpynn._engine`` switched off in turn.
+"""
+
+from __future__ import annotations
+
+import warnings
+from functools import partial
+
+import numpy as np
+import scipy.sparse as sp
+
+from numpynn import LinearRegressor, TwoLayerNet, _engine
+
+from ._harness import interleaved
+from .cases_net import ALPHA, BATCH, LR, make_data
+
+
+def handwritten_fit(X, y, h, epochs, seed=0):
+    """TwoLayerNet's math as one plain loop: ReLU, half-MSE + L2, Adam, batch 200."""
+    rng = np.random.default_rng(seed)
+    n, d = X.shape
+    W1, b1 = rng.normal(0, np.sqrt(2 / d), (d, h)), np.zeros(h)
+    W2, b2 = rng.normal(0, np.sqrt(2 / h), (h, 1)), np.zeros(1)
+    P = [W1, b1, W2, b2]
+    M, V = [np.zeros_like(p) for p in P], [np.zeros_like(p) for p in P]
+    y, t, losses = y.reshape(-1, 1), 0, []
+    with _engine.BLAS.one_thread():                # the same BLAS policy as numpynn
+        for _ in range(epochs):
+            order, total = rng.permutation(n), 0.0
+            for s in range(0, n, BATCH):
+                idx = order[s:s + BATCH]
+                Xb, yb, m = X[idx], y[idx], idx.shape[0]
+                H = Xb @ W1
+                H += b1
+                np.maximum(H, 0, out=H)                        # (m, h)
+                R = H @ W2
+                R += b2
+                R -= yb                                        # (m, 1) residual
+                total += 0.5 * float(np.vdot(R, R)) + 0.5 * ALPHA * (   # batch loss x m
+                    float(np.vdot(W1, W1)) + float(np.vdot(W2, W2)))
+                R /= m
+                D1 = (R @ W2.T) * (H > 0)                      # (m, h)
+                grads = (Xb.T @ D1 + (ALPHA / m) * W1, D1.sum(0),
+                         H.T @ R + (ALPHA / m) * W2, R.sum(0))
+                t += 1
+                lr_t = LR * np.sqrt(1 - 0.999 ** t) / (1 - 0.9 ** t)
+                for p, g, mm, vv in zip(P, grads, M, V, strict=True):
+                    mm *= 0.9
+                    mm += 0.1 * g
+                    vv *= 0.999
+                    vv += 0.001 * g * g
+                    p -= lr_t * mm / (np.sqrt(vv) + 1e-8)
+            losses.append(total / n)
+    return losses
+
+
+def _net(h, epochs):
+    return TwoLayerNet(hidden_units=h, learning_rate=LR, batch_size=BATCH, alpha=ALPHA,
+                       max_iter=epochs, tol=None, random_state=0)
+
+
+def case_handwritten(cfg):
+    """Per hidden width: TwoLayerNet epoch / hand-written loop epoch (float64)."""
+    n, d, hs = cfg["hand_n"], 20, cfg["hand_hs"]
+    X, y = make_data(n, d, np.float64)
+    rows, epochs = [], cfg["hand_epochs"]
+    for h in hs:
+        runners = {"numpynn": partial(_net(h, epochs).fit, X, y),
+                   "handwritten": partial(handwritten_fit, X, y, h, epochs)}
+        times, _ = interleaved(runners, cfg["net_repeats"], settle=cfg["settle"])
+        rows.append({"n": n, "d": d, "h": h, "epochs": epochs,
+                     "numpynn_epoch_s": times["numpynn"] / epochs,
+                     "handwritten_epoch_s": times["handwritten"] / epochs,
+                     "ratio": times["numpynn"] / times["handwritten"]})
+    return {"rows": rows, "settings": {
+        "model": "relu, adam, learning_rate 1e-3, batch 200, alpha 1e-4, shuffle",
+        "handwritten": "benchmarks/cases_engine.py handwritten_fit: the same math, batch "
+                       "loss included, BLAS on one thread", "repeats": cfg["net_repeats"]}}
+
+
+def _layouts(X):
+    """The same data in the layouts users bring."""
+    import pandas as pd
+
+    wide = np.zeros((X.shape[0], 2 * X.shape[1]))
+    wide[:, ::2] = X
+    return {"C ndarray": X, "DataFrame": pd.DataFrame(X), "Fortran": np.asfortranarray(X),
+            "column slice": wide[:, ::2], "int64": np.round(X * 100).astype(np.int64),
+            "float32": X.astype(np.float32)}
+
+
+def case_layouts(cfg):
+    """Epoch time of TwoLayerNet per input layout, over the C-ordered ndarray's."""
+    n, d, h, epochs = cfg["layout_n"], cfg["layout_d"], 100, cfg["layout_epochs"]
+    X, y = make_data(n, d, np.float64)
+    data = _layouts(X)
+    runners = {name: partial(_net(h, epochs).fit, Xl, y) for name, Xl in data.items()}
+    times, _ = interleaved(runners, cfg["net_repeats"], settle=cfg["settle"])
+    base = times["C ndarray"]
+    rows = [{"layout": name, "epoch_s": t / epochs, "ratio_vs_C": t / base}
+            for name, t in times.items()]
+    return {"rows": rows, "settings": {"n": n, "d": d, "h": h, "epochs": epochs,
+                                       "time": "whole fit / epochs (a non-C layout is "
+                                               "copied to C order once per fit)"}}
+
+
+def case_sparse_auto(cfg):
+    """LinearRegressor() on wide sparse X: learning_rate='auto' against a fixed rate."""
+    n, d = cfg["sparse_shape"]
+    rng = np.random.default_rng(0)
+    X = sp.random(n, d, density=0.01, format="csr", random_state=1)
+    y = X @ rng.normal(size=d) + 0.1 * rng.normal(size=n)
+    fixed = 1.0 / (2 * float(X.multiply(X).sum(axis=1).max() + 1))     # a safe fixed step
+
+    def fit(**kw):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")          # max_iter on a fixed-epoch budget
+            return LinearRegressor(max_iter=50, tol=None, **kw).fit(X, y)
+
+    runners = {"auto": fit, "fixed": partial(fit, learning_rate=fixed)}
+    times, _ = interleaved(runners, cfg["repeats"], settle=cfg["settle"])
+    return {"rows": [{"n": n, "d": d, "nnz": X.nnz, "auto_s": times["auto"],
+                      "fixed_s": times["fixed"], "ratio": times["auto"] / times["fixed"]}],
+            "settings": {"epochs": 50, "density": 0.01}}
+
+
+ABLATION = {   # trick -> (what it is measured on)
+    "one_thread_blas": "net h=100, batch 200",
+    "gather": "net h=100, batch 200, from a DataFrame",
+    "one_output_backprop": "net h=512, batch 200",
+    "row_chunks": "full-batch linear gd, n=1e6",
+}
+
+
+def case_ablation(cfg):
+    """End-to-end time with each trick off over the time with all on (> 1: the trick gains)."""
+    n, d = cfg["hand_n"], 20
+    X, y = make_data(n, d, np.float64)
+    import pandas as pd
+    Xdf = pd.DataFrame(X)
+    Xb, yb = make_data(cfg["bw_n"], cfg["bw_d"], np.float64)
+    workloads = {
+        "one_thread_blas": partial(_net(100, 2).fit, X, y),
+        "gather": partial(_net(100, 2).fit, Xdf, y),
+        "one_output_backprop": partial(_net(512, 2).fit, X, y),
+        "row_chunks": partial(LinearRegressor(learning_rate=0.1, max_iter=5, tol=None).fit,
+                              Xb, yb),
+    }
+    rows = []
+    for trick, work in workloads.items():
+        def off(work=work, trick=trick):
+            _engine.TRICKS[trick] = False
+            try:
+                return work()
+            finally:
+                _engine.TRICKS[trick] = True
+        times, _ = interleaved({"on": work, "off": off}, cfg["net_repeats"],
+                               settle=cfg["settle"])
+        rows.append({"trick": trick, "workload": ABLATION[trick], "on_s": times["on"],
+                     "off_s": times["off"], "gain": times["off"] / times["on"]})
+    return {"rows": rows, "settings": {"repeats": cfg["net_repeats"]}}

@@ -17,25 +17,29 @@ import numpy as np
 import scipy.sparse as sp
 
 from numpynn import LinearRegressor, TwoLayerNet, _engine
+from numpynn.kernels import init_params
 
 from ._harness import interleaved
 from .cases_net import ALPHA, BATCH, LR, make_data
 
 
 def handwritten_fit(X, y, h, epochs, seed=0):
-    """TwoLayerNet's math as one plain loop: ReLU, half-MSE + L2, Adam, batch 200."""
+    """TwoLayerNet's math as one plain loop: ReLU, half-MSE + L2, Adam, batch 200.
+
+    Same initial weights and batch order as ``TwoLayerNet(random_state=seed)``,
+    so the loss curves agree to rounding (tests/test_benchmarks.py).
+    """
     rng = np.random.default_rng(seed)
     n, d = X.shape
-    W1, b1 = rng.normal(0, np.sqrt(2 / d), (d, h)), np.zeros(h)
-    W2, b2 = rng.normal(0, np.sqrt(2 / h), (h, 1)), np.zeros(1)
-    P = [W1, b1, W2, b2]
+    P = list(init_params((d, h, 1), "relu", rng).values())        # W1, b1, W2, b2
+    W1, b1, W2, b2 = P
     M, V = [np.zeros_like(p) for p in P], [np.zeros_like(p) for p in P]
     y, t, losses = y.reshape(-1, 1), 0, []
     with _engine.BLAS.one_thread():                # the same BLAS policy as numpynn
         for _ in range(epochs):
             order, total = rng.permutation(n), 0.0
             for s in range(0, n, BATCH):
-                idx = order[s:s + BATCH]
+                idx = np.sort(order[s:s + BATCH])
                 Xb, yb, m = X[idx], y[idx], idx.shape[0]
                 H = Xb @ W1
                 H += b1
@@ -136,6 +140,7 @@ ABLATION = {   # trick -> (what it is measured on)
     "gather": "net h=100, batch 200, from a DataFrame",
     "one_output_backprop": "net h=512, batch 200",
     "row_chunks": "full-batch linear gd, n=1e6",
+    "two_threads": "full-batch linear gd, n=1e6",
 }
 
 
@@ -153,6 +158,7 @@ def case_ablation(cfg):
         "row_chunks": partial(LinearRegressor(learning_rate=0.1, max_iter=5, tol=None).fit,
                               Xb, yb),
     }
+    workloads["two_threads"] = workloads["row_chunks"]
     rows = []
     for trick, work in workloads.items():
         def off(work=work, trick=trick):

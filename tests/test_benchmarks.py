@@ -6,6 +6,9 @@ import pytest
 
 pytest.importorskip("matplotlib")
 
+import numpy as np  # noqa: E402
+
+import numpynn  # noqa: E402
 from benchmarks.__main__ import main  # noqa: E402
 
 
@@ -15,7 +18,11 @@ def test_smoke_run_writes_results(tmp_path, capsys):
     assert res["mode"] == "smoke"
     assert {"cpu", "logical_cpus", "blas", "versions"} <= res["machine"].keys()
     assert res["machine"]["versions"]["numpy"]
-    assert set(res["cases"]) == {"python_loops", "gd_sgd", "bandwidth", "lstsq", "network"}
+    assert set(res["cases"]) == {"python_loops", "gd_sgd", "bandwidth", "lstsq", "network",
+                                 "handwritten", "layouts", "sparse_auto", "ablation"}
+    assert {r["layout"] for r in res["cases"]["layouts"]["rows"]} == {
+        "C ndarray", "DataFrame", "Fortran", "column slice", "int64", "float32"}
+    assert {r["trick"] for r in res["cases"]["ablation"]["rows"]} == set(numpynn._engine.TRICKS)
     for case in res["cases"].values():
         assert case["rows"] and "settings" in case
     net = res["cases"]["network"]["rows"][0]
@@ -32,3 +39,13 @@ def test_smoke_run_writes_results(tmp_path, capsys):
     for name in res["plots"]:
         assert (tmp_path / name).stat().st_size > 0
     assert set(res["plots"]) == {"time_vs_n.png", "time_vs_hidden.png"}
+
+
+def test_the_handwritten_contender_is_the_same_math():
+    from benchmarks.cases_engine import handwritten_fit
+    from benchmarks.cases_net import make_data
+
+    X, y = make_data(1000, 6, np.float64)
+    net = numpynn.TwoLayerNet(hidden_units=8, learning_rate=1e-3, batch_size=200,
+                              alpha=1e-4, max_iter=3, tol=None, random_state=0).fit(X, y)
+    assert handwritten_fit(X, y, 8, 3) == pytest.approx(net.loss_curve_, rel=1e-10)

@@ -175,10 +175,19 @@ def make_step(X, y, sample_weight, optimizer, *, activation, alpha, batch_size, 
     step : callable
         ``step(params, opt_state, batch) -> (loss, opt_state)``; ``batch``
         is a slice or an array of sorted row indices. Updates ``params``
-        in place.
+        in place. ``step.loss(params, batch)`` is the batch's loss alone
+        (no update), by :mod:`numpynn.kernels`.
     """
+    def loss(params, batch):
+        swb = None if sample_weight is None else sample_weight[batch]
+        y_pred, _ = kernels.forward_prop(_rows(X, batch, y.dtype), params, activation)
+        return kernels.compute_loss(y[batch], y_pred, sample_weight=swb, params=params,
+                                    alpha=alpha)
+
     if _REFERENCE.get():
-        yield _reference_step(X, y, sample_weight, optimizer, activation, alpha)
+        step = _reference_step(X, y, sample_weight, optimizer, activation, alpha)
+        step.loss = loss
+        yield step
         return
     dtype = params["W1"].dtype
     widths = [X.shape[1]] + [params[f"W{layer}"].shape[1] for layer in (1, 2)
@@ -187,18 +196,22 @@ def make_step(X, y, sample_weight, optimizer, *, activation, alpha, batch_size, 
     m = min(batch_size, X.shape[0])
     gemm = 2 * min(m, 2 * rows) * sum(v.size for k, v in params.items() if k[0] == "W")
     fast = _FastStep(X, y, sample_weight, optimizer, activation, alpha, params, m, rows)
+    fast.loss = loss
     with BLAS.one_thread(TRICKS["one_thread_blas"] and gemm < SMALL_FLOPS):
-        yield fast.step
+        yield fast
+
+
+def _rows(X, batch, dtype):
+    """Rows ``batch`` of ``X``, dense ones in ``dtype``."""
+    Xb = X[batch]
+    return Xb.astype(dtype) if isinstance(Xb, np.ndarray) and Xb.dtype != dtype else Xb
 
 
 def _reference_step(X, y, sample_weight, optimizer, activation, alpha):
     """The textbook step: :mod:`numpynn.kernels` and the optimizer, as written."""
-    dtype_of = y.dtype
 
     def step(params, opt_state, batch):
-        Xb = X[batch]
-        if isinstance(Xb, np.ndarray) and Xb.dtype != dtype_of:
-            Xb = Xb.astype(dtype_of)
+        Xb = _rows(X, batch, y.dtype)
         swb = None if sample_weight is None else sample_weight[batch]
         y_pred, cache = kernels.forward_prop(Xb, params, activation)
         loss, grads = kernels.loss_and_gradient(params, cache, y[batch], y_pred, activation,
@@ -209,7 +222,10 @@ def _reference_step(X, y, sample_weight, optimizer, activation, alpha):
 
 
 class _FastStep:
-    """Buffers of one fit and the step that fills them (see the module docstring)."""
+    """Buffers of one fit and the step that fills them (see the module docstring).
+
+    Called as the step; its ``loss`` attribute is set by :func:`make_step`.
+    """
 
     def __init__(self, X, y, sample_weight, optimizer, activation, alpha, params, m, rows):
         self.X, self.y, self.sw = X, y, sample_weight
@@ -263,7 +279,8 @@ class _FastStep:
             Xb[...] = X[batch]                              # any order or dtype: one gather
         return Xb, yb, swb
 
-    def step(self, params, opt_state, batch):
+    def __call__(self, params, opt_state, batch):
+        """The step: see :func:`make_step`."""
         Xb, yb, swb = self._take(batch)
         n_b = Xb.shape[0]
         S = n_b if swb is None else float(swb.sum())

@@ -8,9 +8,11 @@ end (or leaves the previous model whole when anything fails).
 
 from __future__ import annotations
 
+import os
 from contextlib import contextmanager
 
 import numpy as np
+import scipy.sparse as sp
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import r2_score
 from sklearn.utils.validation import check_is_fitted, validate_data
@@ -55,24 +57,35 @@ SPARSE = ("csr", "csc")
 PREDICT_ROWS = 65536
 
 
+def _dtype_to_validate(X):
+    """``FLOATS``, or ``None`` for a memory map of another real dtype (read as it is)."""
+    keep = isinstance(X, np.memmap) and X.dtype.kind in "fiu" and X.dtype not in FLOATS
+    return None if keep else FLOATS
+
+
 def check_fit_data(est, X, y, sample_weight, *, reset, accept_sparse=SPARSE):
     """Validate ``(X, y, sample_weight)`` for fitting.
 
-    Returns ``X`` (float64 or float32; never a copy of a float memory map;
-    an in-memory array that is not C-ordered, such as a DataFrame's, is
-    copied once to C order so that every batch reads contiguous rows),
-    ``y`` as ``(n, k)`` in ``X``'s dtype and ``sample_weight`` as ``(n,)``
-    in ``X``'s dtype or ``None``.
+    Returns ``X``, ``y`` as ``(n, k)`` C-ordered and ``sample_weight`` as
+    ``(n,)`` or ``None``, the last two in the training dtype: ``X``'s when
+    float32 or float64, else float64 (``y.dtype`` tells it). ``X`` is never
+    a copy of a float memory map, and a memory map of another dtype (float16,
+    int16, ...) is kept as it is: batches are converted as they are read.
+    An in-memory ``X`` that is not C-ordered (a DataFrame's, a column slice)
+    is copied once to C order, so that every batch reads contiguous rows.
     """
-    X, y = validate_data(est, X, y, reset=reset, dtype=FLOATS, multi_output=True,
-                         y_numeric=True, accept_sparse=accept_sparse)
-    if isinstance(X, np.ndarray) and not isinstance(X, np.memmap) \
-            and not X.flags.c_contiguous:
+    if sp.issparse(y):                      # as scikit-learn accepts it: (n, k) is small
+        y = y.toarray()
+    mapped = isinstance(X, np.memmap)
+    X, y = validate_data(est, X, y, reset=reset, dtype=_dtype_to_validate(X),
+                         multi_output=True, y_numeric=True, accept_sparse=accept_sparse)
+    if isinstance(X, np.ndarray) and not mapped and not X.flags.c_contiguous:
         X = np.ascontiguousarray(X)
-    y = np.ascontiguousarray(y, dtype=X.dtype)
+    dtype = X.dtype if X.dtype in FLOATS else np.dtype(np.float64)
+    y = np.ascontiguousarray(y, dtype=dtype)
     if y.ndim == 1:
         y = y.reshape(-1, 1)
-    sample_weight = check_sample_weight(sample_weight, X.shape[0], X.dtype)
+    sample_weight = check_sample_weight(sample_weight, X.shape[0], dtype)
     return X, y, sample_weight
 
 
@@ -91,8 +104,9 @@ def predict(est, X, activation):
     """
     check_is_fitted(est)
     params = est._params(dict(vars(est)))       # one snapshot: never half an old model
-    X = validate_data(est, X, reset=False, dtype=FLOATS, accept_sparse=SPARSE)
-    y_pred = forward(X, {k: v.astype(X.dtype, copy=False) for k, v in params.items()},
+    X = validate_data(est, X, reset=False, dtype=_dtype_to_validate(X), accept_sparse=SPARSE)
+    dtype = X.dtype if X.dtype in FLOATS else np.dtype(np.float64)
+    y_pred = forward(X, {k: v.astype(dtype, copy=False) for k, v in params.items()},
                      activation)
     return y_pred.ravel() if y_pred.shape[1] == 1 else y_pred
 
@@ -197,6 +211,46 @@ def restore_on_error(est):
         for key in [k for k in state if k not in saved]:
             state.pop(key, None)
         raise
+
+
+#: Copies of the parameters a fit holds at once: the parameters, the published
+#: and the last finished epoch's, the gradients and chunk sums, and Adam's two
+#: moments with their snapshot.
+PARAM_COPIES = 10
+
+
+def available_memory():
+    """Bytes of memory available to this process (MemAvailable, else physical memory)."""
+    try:
+        with open("/proc/meminfo") as fh:
+            for line in fh:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    try:
+        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError, AttributeError):
+        return None
+
+
+def check_memory(est, shapes, dtype, batch_size):
+    """Refuse, before allocating, a model whose training would not fit in memory.
+
+    Counts :data:`PARAM_COPIES` copies of the weight matrices ``shapes`` and
+    a few batch-sized buffers per layer width, in ``dtype``.
+    """
+    n_params = sum(a * b + b for a, b in shapes)
+    widths = shapes[0][0] + sum(b for _, b in shapes)
+    need = np.dtype(dtype).itemsize * (PARAM_COPIES * n_params + 4 * batch_size * widths)
+    have = available_memory()
+    if have is not None and need > have:
+        raise ValueError(
+            f"{type(est).__name__} with layer shapes {shapes} needs about "
+            f"{need / 2**30:.3g} GiB for its parameters, optimizer state and buffers, "
+            f"but only {have / 2**30:.3g} GiB of memory are available: use fewer "
+            "hidden_units, or a smaller batch_size."
+        )
 
 
 def epoch_hook(est, publish, callbacks):

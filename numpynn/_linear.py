@@ -47,8 +47,9 @@ class LinearRegressor(RegressorMixin, BaseEstimator):
         ``batch_size``-sampling.
     max_iter : int, default=1000
         Maximum epochs (``"gd"``, ``"newton"``).
-    batch_size : int or None, default=None
-        ``None`` is full batch, as the tutorial. Used by ``"gd"`` only.
+    batch_size : int, "auto" or None, default=None
+        ``None`` is full batch, as the tutorial; ``"auto"`` is
+        ``min(200, n_samples)``, as in :class:`TwoLayerNet`. Used by ``"gd"`` only.
     alpha : float, default=0.0
         L2 penalty on the coefficients (not the intercept). With one
         output this is scikit-learn's ``Ridge(alpha)``; with ``k`` outputs,
@@ -195,6 +196,16 @@ class LinearRegressor(RegressorMixin, BaseEstimator):
     def _fit(self, X, y, sample_weight, incremental):
         check_params(self, self._constraints)
         first = not (incremental and hasattr(self, "coef_"))
+        try:
+            return self._fit_or_interrupt(X, y, sample_weight, incremental, first)
+        except KeyboardInterrupt:
+            if self.solver != "lstsq":              # the loop handles it, per epoch
+                raise
+            warn("training interrupted during the least-squares update; the model keeps "
+                 "the state it had before this call.", UserWarning)
+            return self
+
+    def _fit_or_interrupt(self, X, y, sample_weight, incremental, first):
         with _fitting.fit_context(self, incremental=not first) as new:
             X, y, sw = _fitting.check_fit_data(self, X, y, sample_weight, reset=first)
             if not first and y.shape[1] != self.n_outputs_:
@@ -202,7 +213,7 @@ class LinearRegressor(RegressorMixin, BaseEstimator):
                                  f"with {self.n_outputs_}.")
             if self.solver == "lstsq":
                 R = qr_update(None if first else self._qr_state, X, y, sw)
-                self._solve_qr_state(new, R, X.shape[1], X.dtype, X.shape[0], max(X.shape),
+                self._solve_qr_state(new, R, X.shape[1], y.dtype, X.shape[0], max(X.shape),
                                      first)
             else:
                 self._fit_iterative(new, X, y, sw, incremental, first)
@@ -233,8 +244,8 @@ class LinearRegressor(RegressorMixin, BaseEstimator):
         d, k = X.shape[1], y.shape[1]
         resume = not first or (self.warm_start and hasattr(self, "coef_")
                                and np.shape(self._params()["W1"]) == (d, k))
-        params = ({key: v.astype(X.dtype) for key, v in self._params().items()} if resume
-                  else {"W1": np.zeros((d, k), X.dtype), "b1": np.zeros(k, X.dtype)})
+        params = ({key: v.astype(y.dtype) for key, v in self._params().items()} if resume
+                  else {"W1": np.zeros((d, k), y.dtype), "b1": np.zeros(k, y.dtype)})
         lr, batch_size = self._step_size(X, sw, k, first)
         optimizer = (newton(quadratic.hessian(X, sample_weight=sw, alpha=self.alpha,
                                               n_outputs=k))

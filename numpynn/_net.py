@@ -188,11 +188,13 @@ class TwoLayerNet(RegressorMixin, BaseEstimator):
             if not first and not resume:
                 raise ValueError(f"partial_fit got X, y with shapes {shapes}; the model "
                                  f"has {[np.shape(W) for W in self.coefs_]}.")
+            _fitting.check_memory(self, shapes, y.dtype, _fitting.resolve_batch_size(
+                self.batch_size, X.shape[0]))
             if resume:
-                params = {key: v.astype(X.dtype) for key, v in self._params().items()}
+                params = {key: v.astype(y.dtype) for key, v in self._params().items()}
             else:
                 params = init_params((d, self.hidden_units, k), self.activation, rng,
-                                     X.dtype)
+                                     y.dtype)
             optimizer = self._make_optimizer()
             opt_state = (self._optimizer_state if partial and resume
                          else optimizer.init(params))

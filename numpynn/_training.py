@@ -154,7 +154,9 @@ def run(step, params, opt_state, n, sample_weight, schedule, rng, *, epoch_offse
     Parameters
     ----------
     step : callable
-        ``step(params, opt_state, batch) -> (loss, opt_state)``.
+        ``step(params, opt_state, batch) -> (loss, opt_state)``, with
+        ``step.loss(params, batch)``: after the last update the last batch's
+        loss is checked too, so a run cannot end on a destroyed model.
     params, opt_state : dict, object
         Updated in place (the caller's copies).
     n : int
@@ -204,6 +206,7 @@ def run(step, params, opt_state, n, sample_weight, schedule, rng, *, epoch_offse
             order = None if (full_batch or not schedule.shuffle) else rng.permutation(n)
             total = weight = 0.0
             for b, batch in enumerate(batches(n, schedule.batch_size, order), 1):
+                last = batch
                 w = (batch.stop - batch.start if isinstance(batch, slice) else batch.shape[0]) \
                     if sample_weight is None else float(sample_weight[batch].sum())
                 if not w > 0:
@@ -242,6 +245,10 @@ def run(step, params, opt_state, n, sample_weight, schedule, rng, *, epoch_offse
                     schedule.extrapolate and remaining_gain(curve) <= tol)):
                 converged = True
                 break
+        if curve and not step.loss(params, last) <= limit:       # the run's last update
+            raise Diverged(f"Training diverged at epoch {epoch}: its last update raised the "
+                           f"loss of batch {b} to {step.loss(params, last):.4g} (more than "
+                           f"{EXPLODE_FACTOR:g} times the run's first batch loss {first:.4g}).")
     except KeyboardInterrupt:
         interrupted = True
         params, opt_state = snapshot

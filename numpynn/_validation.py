@@ -12,7 +12,7 @@ helpers.
 
 from __future__ import annotations
 
-import numbers
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -27,7 +27,8 @@ class Interval:
     Parameters
     ----------
     kind : {"real", "int"}
-        Integral intervals reject floats and booleans.
+        Integral intervals reject floats and booleans; both reject non-finite
+        values and numbers that are not Python or NumPy ints and floats.
     low, high : float or None
         Bounds; ``None`` means unbounded on that side.
     closed : {"both", "left", "right", "neither"}
@@ -47,14 +48,17 @@ class Interval:
     closed: str = "both"
 
     def accepts(self, value) -> bool:
-        if isinstance(value, bool):
+        if isinstance(value, (bool, np.bool_)):
             return False
         if self.kind == "int":
-            if not isinstance(value, numbers.Integral):
+            if not isinstance(value, (int, np.integer)):
                 return False
-        elif not isinstance(value, numbers.Real):
-            return False
-        if value != value:  # NaN
+        elif not isinstance(value, (int, float, np.integer, np.floating)):
+            return False                        # Fraction, Decimal, complex, str ...
+        try:
+            if not math.isfinite(value):        # NaN, inf
+                return False
+        except OverflowError:                   # an int beyond float range, e.g. 10**400
             return False
         lo_ok = self.low is None or (
             value >= self.low if self.closed in ("both", "left") else value > self.low
@@ -86,12 +90,18 @@ class Options:
     values: tuple
 
     def accepts(self, value) -> bool:
-        return any(
-            value is v or (type(value) is type(v) and value == v) for v in self.values
-        )
+        return any(value is v or _same_option(value, v) for v in self.values)
 
     def __str__(self) -> str:
         return "one of " + ", ".join(repr(v) for v in self.values)
+
+
+def _same_option(value, option):
+    """Equal and of the same kind; NumPy strings count as ``str`` (as in a grid of
+    ``np.array(["adam", "sgd"])``)."""
+    if isinstance(option, str):
+        return isinstance(value, str) and str(value) == option
+    return type(value) is type(option) and value == option
 
 
 class _Predicate:
@@ -188,10 +198,17 @@ def check_sample_weight(sample_weight, n_samples, dtype=np.float64):
     """
     if sample_weight is None:
         return None
+    not_numeric = f"sample_weight must be numeric; got {sample_weight!r}."
     try:
-        sw = np.asarray(sample_weight, dtype=dtype)
+        sw = np.asarray(sample_weight)
     except (TypeError, ValueError) as exc:
-        raise ValueError(f"sample_weight must be numeric; got {sample_weight!r}.") from exc
+        raise ValueError(not_numeric) from exc
+    if np.iscomplexobj(sw):
+        raise ValueError("Complex data not supported: sample_weight is complex.")
+    try:
+        sw = sw.astype(dtype, copy=False)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(not_numeric) from exc
     if sw.ndim == 0:
         sw = np.full(n_samples, sw, dtype=dtype)
     if sw.shape != (n_samples,):

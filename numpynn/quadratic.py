@@ -29,6 +29,8 @@ __all__ = ["stack", "unstack", "hessian", "hessian_operator", "lambda_max", "ful
 DENSE_MAX = 256
 #: Rows of ``X`` read at a time (memory maps stay bounded).
 CHUNK_ROWS = 65536
+OVERFLOW = ("The curvature of the loss overflows float64: the values of X are too large "
+            "(their squares pass 1e308); scale them (e.g. StandardScaler in a Pipeline).")
 
 
 def stack(params):
@@ -106,6 +108,11 @@ def hessian(X, *, sample_weight=None, alpha=0.0, n_outputs=1, chunk_rows=CHUNK_R
     H : ndarray of shape (n_features + 1, n_features + 1)
         Ordered as ``W1`` rows then ``b1`` (:func:`stack`); float64.
 
+    Raises
+    ------
+    ValueError
+        When it overflows float64 (values of ``X`` near 1e154 or more).
+
     Examples
     --------
     >>> hessian(np.array([[1.0], [3.0]]))
@@ -114,6 +121,19 @@ def hessian(X, *, sample_weight=None, alpha=0.0, n_outputs=1, chunk_rows=CHUNK_R
     """
     d = X.shape[1]
     G = np.zeros((d + 1, d + 1))
+    with np.errstate(over="ignore", invalid="ignore"):
+        _gram(G, X, sample_weight, chunk_rows)
+    S = G[d, d]
+    H = G / (S * n_outputs)
+    H[np.arange(d), np.arange(d)] += alpha / S
+    if not np.isfinite(H).all():
+        raise ValueError(OVERFLOW)
+    return H
+
+
+def _gram(G, X, sample_weight, chunk_rows):
+    r"""Add :math:`A^\top D A` of ``X``'s row blocks into ``G`` (float64, (d + 1, d + 1))."""
+    d = X.shape[1]
     for Xc, w in _row_blocks(X, sample_weight, chunk_rows):
         Xw = Xc.multiply(w[:, None]).tocsr() if hasattr(Xc, "multiply") else Xc * w[:, None]
         XtWX = Xc.T @ Xw                                        # (d, d)
@@ -122,10 +142,6 @@ def hessian(X, *, sample_weight=None, alpha=0.0, n_outputs=1, chunk_rows=CHUNK_R
         G[:d, d] += col
         G[d, :d] += col
         G[d, d] += w.sum()
-    S = G[d, d]
-    H = G / (S * n_outputs)
-    H[np.arange(d), np.arange(d)] += alpha / S
-    return H
 
 
 def hessian_operator(X, *, sample_weight=None, alpha=0.0, n_outputs=1):
@@ -180,6 +196,11 @@ def lambda_max(X, *, sample_weight=None, alpha=0.0, n_outputs=1):
     -------
     L : float
 
+    Raises
+    ------
+    ValueError
+        When the Hessian overflows float64 (values of ``X`` near 1e154 or more).
+
     Examples
     --------
     >>> round(lambda_max(np.array([[1.0], [3.0]])), 6)          # 3 + 2 sqrt(2)
@@ -190,7 +211,11 @@ def lambda_max(X, *, sample_weight=None, alpha=0.0, n_outputs=1):
         return float(np.linalg.eigvalsh(H)[-1])
     op = hessian_operator(X, sample_weight=sample_weight, alpha=alpha, n_outputs=n_outputs)
     v0 = np.ones(X.shape[1] + 1)                 # deterministic start
-    return float(eigsh(op, k=1, which="LA", tol=1e-8, v0=v0, return_eigenvectors=False)[0])
+    with np.errstate(over="ignore", invalid="ignore"):
+        L = float(eigsh(op, k=1, which="LA", tol=1e-8, v0=v0, return_eigenvectors=False)[0])
+    if not np.isfinite(L):
+        raise ValueError(OVERFLOW)
+    return L
 
 
 def auto_learning_rate(X, batch_size=None, *, sample_weight=None, alpha=0.0, n_outputs=1,

@@ -181,7 +181,7 @@ def test_blas_limit_restored_after_concurrent_fits():
 
 
 def test_six_python_frames_from_fit_to_the_first_product():
-    """fit -> _fit -> train -> run -> step -> _chunk, whose first line is a product."""
+    """fit -> _fit -> train -> run -> the step -> _chunk, whose first line is a product."""
     import sys
 
     rng = np.random.default_rng(8)
@@ -203,4 +203,4 @@ def test_six_python_frames_from_fit_to_the_first_product():
     finally:
         sys.setprofile(None)
     assert chains and chains[0] is not None
-    assert chains[0] == ["_fit", "train", "run", "step", "_chunk"]     # + fit itself: 6
+    assert chains[0] == ["_fit", "train", "run", "__call__", "_chunk"]   # + fit itself: 6

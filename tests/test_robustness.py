@@ -305,12 +305,26 @@ def _bad_calls():
          "Newton's method has no step size to lower: the values of X or y are too large "
          "for float64 arithmetic; scale them (e.g. StandardScaler), or use solver='lstsq'.",
          lambda: LinearRegressor(solver="newton").fit(X, y * 1e160)),
+        ("Complex data not supported: sample_weight is complex.",
+         lambda: LinearRegressor().fit(X, y, sample_weight=np.ones(20) * 1j)),
+        ("The curvature of the loss overflows float64: the values of X are too large (their "
+         "squares pass 1e308); scale them (e.g. StandardScaler in a Pipeline).",
+         lambda: LinearRegressor().fit(X * 1e300, y)),
+        ("TwoLayerNet with layer shapes <shapes> needs about <g> GiB for its parameters, "
+         "optimizer state and buffers, but only <a> GiB of memory are available: use fewer "
+         "hidden_units, or a smaller batch_size.",
+         lambda: TwoLayerNet(hidden_units=10**9).fit(X, y)),
+        ("Training diverged at epoch <e>: its last update raised the loss of batch <b> to "
+         "<loss> (more than 10000 times the run's first batch loss <loss_1>). learning_rate "
+         "was <lr>. Use a smaller learning_rate, or scale the features (e.g. StandardScaler "
+         "in a Pipeline).",
+         lambda: TwoLayerNet(learning_rate=1e6, random_state=0).partial_fit(X, y)),
         ("y has <k> outputs; the model was fitted with <k_fit>.",
          lambda: LinearRegressor().partial_fit(X, y).partial_fit(X, np.c_[y, y])),
     ]
 
 
-@pytest.mark.parametrize("i", range(10))
+@pytest.mark.parametrize("i", range(14))
 def test_documented_messages_match_the_real_ones(i):
     documented, call = _bad_calls()[i]
     assert documented in ERRORS_MD.read_text()

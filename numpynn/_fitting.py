@@ -8,6 +8,7 @@ end (or leaves the previous model whole when anything fails).
 
 from __future__ import annotations
 
+import copy
 import os
 from contextlib import contextmanager
 
@@ -15,7 +16,7 @@ import numpy as np
 import scipy.sparse as sp
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import r2_score
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
 from . import _engine, _training, kernels
 from ._validation import (
@@ -63,8 +64,13 @@ def _dtype_to_validate(X):
     return None if keep else FLOATS
 
 
-def check_fit_data(est, X, y, sample_weight, *, reset, accept_sparse=SPARSE):
+def check_fit_data(est, X, y, sample_weight, new, *, reset, accept_sparse=SPARSE):
     """Validate ``(X, y, sample_weight)`` for fitting.
+
+    With ``reset``, ``n_features_in_`` (and ``feature_names_in_``) go into
+    ``new``, the fit's attributes to publish, not onto ``est``: a fit that
+    fails later leaves ``est`` untouched, and a concurrent ``predict`` never
+    sees the new feature count with the old coefficients.
 
     Returns ``X``, ``y`` as ``(n, k)`` C-ordered and ``sample_weight`` as
     ``(n,)`` or ``None``, the last two in the training dtype: ``X``'s when
@@ -77,8 +83,12 @@ def check_fit_data(est, X, y, sample_weight, *, reset, accept_sparse=SPARSE):
     if sp.issparse(y):                      # as scikit-learn accepts it: (n, k) is small
         y = y.toarray()
     mapped = isinstance(X, np.memmap)
-    X, y = validate_data(est, X, y, reset=reset, dtype=_dtype_to_validate(X),
+    shell = copy.copy(est) if reset else est        # validate_data writes on reset
+    X, y = validate_data(shell, X, y, reset=reset, dtype=_dtype_to_validate(X),
                          multi_output=True, y_numeric=True, accept_sparse=accept_sparse)
+    if reset:
+        new.update({k: v for k, v in vars(shell).items()
+                    if k in ("n_features_in_", "feature_names_in_")})
     if isinstance(X, np.ndarray) and not mapped and not X.flags.c_contiguous:
         X = np.ascontiguousarray(X)
     dtype = X.dtype if X.dtype in FLOATS else np.dtype(np.float64)
@@ -102,7 +112,7 @@ def predict(est, X, activation):
 
     Returns ``(n_samples,)`` for one output, else ``(n_samples, n_outputs)``.
     """
-    check_is_fitted(est)
+    check_is_fitted(est)                        # est.__sklearn_is_fitted__: no dict scan
     params = est._params(dict(vars(est)))       # one snapshot: never half an old model
     X = validate_data(est, X, reset=False, dtype=_dtype_to_validate(X), accept_sparse=SPARSE)
     dtype = X.dtype if X.dtype in FLOATS else np.dtype(np.float64)
@@ -163,6 +173,8 @@ def validation_metrics(params, activation, validation):
             float(r2_score(yv, y_pred, sample_weight=swv)))
 
 
+#: scikit-learn's callback machinery on the estimator, torn down by its own decorator.
+CALLBACK_STATE = ("_callback_fit_ctx", "_skl_callbacks_to_teardown")
 #: Private fitted state, dropped with the public fitted attributes by a new fit.
 PRIVATE_STATE = ("_optimizer_state", "_qr_state")
 
@@ -193,9 +205,8 @@ def fit_context(est, *, incremental=False):
     state = vars(est)
     state.update(new)
     if not incremental:
-        for key in [k for k in state if k not in new and (k in PRIVATE_STATE or (
-                k.endswith("_") and not k.startswith("__")
-                and k not in ("n_features_in_", "feature_names_in_")))]:
+        for key in [k for k in state if k not in new and (
+                k in PRIVATE_STATE or (k.endswith("_") and not k.startswith("__")))]:
             state.pop(key, None)
 
 
@@ -208,7 +219,7 @@ def restore_on_error(est):
     except BaseException:
         state = vars(est)
         state.update(saved)
-        for key in [k for k in state if k not in saved]:
+        for key in [k for k in state if k not in saved and k not in CALLBACK_STATE]:
             state.pop(key, None)
         raise
 
@@ -253,20 +264,30 @@ def check_memory(est, shapes, dtype, batch_size):
         )
 
 
-def epoch_hook(est, publish, callbacks):
-    """``on_epoch(params, logs)`` for :func:`numpynn._training.run`, or ``None``.
+def epoch_hook(est, new, ctx, X, y):
+    """``on_epoch(params, logs) -> stop`` for :func:`numpynn._training.run`.
 
-    Publishes the live parameters on ``est`` (so a callback may call
-    ``est.predict``) and calls each ``cb(est, logs)``; any returning a true
-    bool (``True`` or ``np.True_``) stops training.
+    Each epoch is a subtask of scikit-learn's callback context ``ctx``
+    (``ProgressBar``, ``ScoringMonitor`` ... set with ``set_callbacks``,
+    or propagated from a ``Pipeline`` or a search): they see the estimator
+    as fitted with the epoch's parameters. Then the estimator's own
+    ``callbacks``: the live parameters are published on ``est`` (so a
+    callback may call ``est.predict``) and each ``cb(est, logs)`` is called;
+    a true bool (``True`` or ``np.True_``) from any of them stops training.
     """
-    callbacks = list(callbacks or ())
-    if not callbacks:
-        return None
+    callbacks = list(est.callbacks or ())
+    meta = {k: v for k, v in new.items() if k in ("n_features_in_", "feature_names_in_")}
 
     def on_epoch(params, logs):
-        vars(est).update(publish(params))
-        stop = False
+        def model():
+            return {**meta, **est._publish(params)}
+
+        task = ctx.subcontext(task_name="epoch")
+        task.call_on_fit_task_begin(estimator=est, X=X, y=y)
+        stop = task.call_on_fit_task_end(estimator=est, X=X, y=y,
+                                         reconstruction_attributes=model)
+        if callbacks:
+            vars(est).update(model())
         for cb in callbacks:
             answer = cb(est, dict(logs))
             stop = stop or (isinstance(answer, (bool, np.bool_)) and bool(answer))
@@ -275,26 +296,55 @@ def epoch_hook(est, publish, callbacks):
     return on_epoch
 
 
-def train(est, params, opt_state, optimizer, X, y, sw, rng, *, activation, alpha,
-          batch_size, partial, epoch_offset, advice, relative_tol=False,
+def check_validation_data(est, new, X_val, y_val, dtype, n_outputs):
+    """``(X_val, y_val (n, k), None)`` validated like the training data, or ``None``.
+
+    Checked against the features of the data being fitted (``new``, else ``est``).
+    """
+    if X_val is None and y_val is None:
+        return None
+    if X_val is None or y_val is None:
+        raise ValueError("X_val and y_val must be given together.")
+    if sp.issparse(y_val):
+        y_val = y_val.toarray()
+    shell = copy.copy(est)
+    vars(shell).update({k: v for k, v in new.items()
+                        if k in ("n_features_in_", "feature_names_in_")})
+    if "n_features_in_" in new and "feature_names_in_" not in new:
+        vars(shell).pop("feature_names_in_", None)
+    Xv = validate_data(shell, X_val, reset=False, dtype=_dtype_to_validate(X_val),
+                       accept_sparse=SPARSE)
+    yv = check_array(y_val, ensure_2d=False, dtype=dtype, input_name="y_val")
+    yv = yv.reshape(-1, 1) if yv.ndim == 1 else yv
+    if yv.shape != (Xv.shape[0], n_outputs):
+        raise ValueError(f"y_val has shape {yv.shape}; expected ({Xv.shape[0]}, "
+                         f"{n_outputs}) for X_val with {Xv.shape[0]} rows and a model "
+                         f"with {n_outputs} output(s).")
+    return Xv, np.ascontiguousarray(yv), None
+
+
+def train(est, new, params, opt_state, optimizer, X, y, sw, rng, *, activation, alpha,
+          batch_size, partial, epoch_offset, advice, validation=None, relative_tol=False,
           extrapolate=False):
     """Train copies of ``params`` and ``opt_state``: the part of ``fit`` both estimators share.
 
-    Splits off validation data if asked, builds the step
+    ``new`` holds what the fit publishes so far (``n_features_in_``); with the
+    epoch's parameters it makes the model callbacks see. Builds the step
     (:func:`numpynn._engine.make_step`) and runs the loop
-    (:func:`numpynn._training.run`). ``partial``: one epoch, no validation,
-    no ``tol``. ``advice`` is appended to the message of a divergence.
-    ``relative_tol``: ``tol`` is relative to :func:`numpynn.losses.baseline_loss`;
-    ``extrapolate``: a full-batch run stops once the extrapolated remaining
-    gain (:func:`numpynn._training.remaining_gain`) is below ``tol``.
+    (:func:`numpynn._training.run`) inside scikit-learn's callback context
+    (one subtask per epoch). ``partial``: one epoch, no ``tol``, no early
+    stopping. ``validation``: the user's ``(X_val, y_val, None)``, scored
+    after every epoch; with ``early_stopping`` it replaces the random split
+    (:func:`split_validation`) as the stopping criterion. ``advice`` is
+    appended to the message of a divergence. ``relative_tol``: ``tol`` is
+    relative to :func:`numpynn.losses.baseline_loss`; ``extrapolate``: a
+    full-batch run stops once the extrapolated remaining gain
+    (:func:`numpynn._training.remaining_gain`) is below ``tol``.
     """
-    validate = None
-    if est.early_stopping and not partial:
+    stop_on_validation = est.early_stopping and not partial
+    if validation is None and stop_on_validation:
         (X, y, sw), validation = split_validation(X, y, sw, est.validation_fraction, rng)
-
-        def validate(p):
-            return validation_metrics(p, activation, validation)
-
+    validate = None if validation is None else partial_metrics(activation, validation)
     n = X.shape[0]
     with np.errstate(over="ignore", invalid="ignore"):
         floor = baseline_loss(y, sw)
@@ -304,17 +354,29 @@ def train(est, params, opt_state, optimizer, X, y, sw, rng, *, activation, alpha
                                   tol, est.n_iter_no_change,
                                   extrapolate=extrapolate and batch_size >= n)
     params, opt_state = _training.copy_state(params), _training.copy_state(opt_state)
+    ctx = est._init_callback_context(max_subtasks=schedule.max_iter)
+    ctx.call_on_fit_task_begin(estimator=est, X=X, y=y)
     with np.errstate(over="ignore", invalid="ignore"), \
             _engine.make_step(X, y, sw, optimizer, activation=activation, alpha=alpha,
                               batch_size=schedule.batch_size, params=params) as step:
         try:
-            return _training.run(step, params, opt_state, n, sw, schedule, rng,
-                                 epoch_offset=epoch_offset, validate=validate,
-                                 on_epoch=epoch_hook(est, est._publish, est.callbacks),
-                                 verbose=bool(est.verbose),
-                                 loss_floor=floor if np.isfinite(floor) else 0.0)
+            result = _training.run(
+                step, params, opt_state, n, sw, schedule, rng, epoch_offset=epoch_offset,
+                validate=validate, stop_on_validation=stop_on_validation,
+                on_epoch=epoch_hook(est, new, ctx, X, y), verbose=bool(est.verbose),
+                loss_floor=floor if np.isfinite(floor) else 0.0)
         except _training.Diverged as exc:
             raise ValueError(f"{exc} {advice}") from None
+    ctx.call_on_fit_task_end(estimator=est, X=X, y=y,
+                             reconstruction_attributes=lambda: est._publish(result.params))
+    return result
+
+
+def partial_metrics(activation, validation):
+    """``validate(params) -> (loss, R^2)`` on ``validation`` (:func:`validation_metrics`)."""
+    def validate(params):
+        return validation_metrics(params, activation, validation)
+    return validate
 
 
 def record(est, new, result, *, n_seen, incremental):
@@ -340,13 +402,14 @@ def record(est, new, result, *, n_seen, incremental):
         new["validation_scores_"] = (list(prev("validation_scores_", []))
                                      + [float(v) for v in result.val_scores])
         new["best_validation_score_"] = max(new["validation_scores_"])
-        new["best_loss_"] = None
+        if est.early_stopping:
+            new["best_loss_"] = None
 
 
 def stopped_rising(est, result):
     """Whether the ``tol`` rule stopped a run whose loss rose in every epoch it watched."""
     tail = np.asarray(result.loss_curve[-(est.n_iter_no_change + 1):])
-    return bool(result.converged and not result.val_scores and tail.size > 1
+    return bool(result.converged and not est.early_stopping and tail.size > 1
                 and np.all(np.diff(tail) > 0))
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 from sklearn.base import BaseEstimator, RegressorMixin
+from sklearn.callback import CallbackSupportMixin, with_callbacks
 from sklearn.exceptions import ConvergenceWarning
 
 from . import _fitting, quadratic
@@ -19,7 +20,7 @@ from .optimizers import newton, sgd
 BADLY_SCALED, SINGULAR = 1e3, 1e12
 
 
-class LinearRegressor(RegressorMixin, BaseEstimator):
+class LinearRegressor(CallbackSupportMixin, RegressorMixin, BaseEstimator):
     r"""Linear regression by gradient descent, least squares or Newton's method.
 
     Fits :math:`\hat Y = X W + b` by minimising the half mean squared error
@@ -151,7 +152,8 @@ class LinearRegressor(RegressorMixin, BaseEstimator):
             return {"coef_": W[:, 0], "intercept_": b[0], "n_outputs_": 1}
         return {"coef_": W.T, "intercept_": b, "n_outputs_": W.shape[1]}
 
-    def fit(self, X, y, sample_weight=None):
+    @with_callbacks
+    def fit(self, X, y, sample_weight=None, *, X_val=None, y_val=None):
         """Fit on ``(X, y)``.
 
         Parameters
@@ -162,15 +164,23 @@ class LinearRegressor(RegressorMixin, BaseEstimator):
             Targets.
         sample_weight : array-like of shape (n_samples,), default=None
             Non-negative weights; ``None`` means all ones.
+        X_val : array-like of shape (n_val, n_features), default=None
+            Validation inputs, with ``y_val``.
+        y_val : array-like of shape (n_val,) or (n_val, n_outputs), default=None
+            Validation data, as in scikit-learn's ``HistGradientBoostingRegressor``:
+            ``validation_loss_curve_[k]`` and ``validation_scores_[k]`` are the
+            loss and :math:`R^2` on it after epoch ``k``; with
+            ``early_stopping`` it replaces the random split.
 
         Returns
         -------
         self : LinearRegressor
             Fitted.
         """
-        return self._fit(X, y, sample_weight, incremental=False)
+        return self._fit(X, y, sample_weight, (X_val, y_val), incremental=False)
 
-    def partial_fit(self, X, y, sample_weight=None):
+    @with_callbacks
+    def partial_fit(self, X, y, sample_weight=None, *, X_val=None, y_val=None):
         """One epoch on ``(X, y)``, continuing from the current state.
 
         With ``solver="lstsq"`` the blocks accumulate exactly: fitting
@@ -185,19 +195,26 @@ class LinearRegressor(RegressorMixin, BaseEstimator):
             Its targets.
         sample_weight : array-like of shape (n_samples,), default=None
             Non-negative weights; ``None`` means all ones.
+        X_val : array-like of shape (n_val, n_features), default=None
+            Validation inputs, with ``y_val``.
+        y_val : array-like of shape (n_val,) or (n_val, n_outputs), default=None
+            Validation data, as in scikit-learn's ``HistGradientBoostingRegressor``:
+            ``validation_loss_curve_[k]`` and ``validation_scores_[k]`` are the
+            loss and :math:`R^2` on it after epoch ``k``; with
+            ``early_stopping`` it replaces the random split.
 
         Returns
         -------
         self : LinearRegressor
             Updated.
         """
-        return self._fit(X, y, sample_weight, incremental=True)
+        return self._fit(X, y, sample_weight, (X_val, y_val), incremental=True)
 
-    def _fit(self, X, y, sample_weight, incremental):
+    def _fit(self, X, y, sample_weight, val, incremental):
         check_params(self, self._constraints)
         first = not (incremental and hasattr(self, "coef_"))
         try:
-            return self._fit_or_interrupt(X, y, sample_weight, incremental, first)
+            return self._fit_or_interrupt(X, y, sample_weight, val, incremental, first)
         except KeyboardInterrupt:
             if self.solver != "lstsq":              # the loop handles it, per epoch
                 raise
@@ -205,28 +222,34 @@ class LinearRegressor(RegressorMixin, BaseEstimator):
                  "the state it had before this call.", UserWarning)
             return self
 
-    def _fit_or_interrupt(self, X, y, sample_weight, incremental, first):
+    def _fit_or_interrupt(self, X, y, sample_weight, val, incremental, first):
         with _fitting.fit_context(self, incremental=not first) as new:
-            X, y, sw = _fitting.check_fit_data(self, X, y, sample_weight, reset=first)
+            X, y, sw = _fitting.check_fit_data(self, X, y, sample_weight, new,
+                                                 reset=first)
             if not first and y.shape[1] != self.n_outputs_:
                 raise ValueError(f"y has {y.shape[1]} outputs; the model was fitted "
                                  f"with {self.n_outputs_}.")
+            validation = _fitting.check_validation_data(self, new, *val, y.dtype, y.shape[1])
             if self.solver == "lstsq":
+                ctx = self._init_callback_context()
+                ctx.call_on_fit_task_begin(estimator=self, X=X, y=y)
                 R = qr_update(None if first else self._qr_state, X, y, sw)
                 self._solve_qr_state(new, R, X.shape[1], y.dtype, X.shape[0], max(X.shape),
-                                     first)
+                                     first, validation)
+                ctx.call_on_fit_task_end(estimator=self, X=X, y=y,
+                                         reconstruction_attributes=dict(new))
             else:
-                self._fit_iterative(new, X, y, sw, incremental, first)
+                self._fit_iterative(new, X, y, sw, validation, incremental, first)
         return self
 
     def _set_lstsq_state(self, R, d, dtype, rcond_rows, first):
         """Fit from a least-squares state ``R`` combined elsewhere (:mod:`numpynn.parallel`)."""
         with _fitting.fit_context(self, incremental=not first) as new:
             new["n_features_in_"] = d
-            self._solve_qr_state(new, R, d, dtype, 0, rcond_rows, first)
+            self._solve_qr_state(new, R, d, dtype, 0, rcond_rows, first, None)
         return self
 
-    def _solve_qr_state(self, new, R, d, dtype, n_seen, rcond_rows, first):
+    def _solve_qr_state(self, new, R, d, dtype, n_seen, rcond_rows, first, validation):
         """The exact solution from the QR state ``R``, as fitted attributes in ``new``."""
         k = R.shape[0] - 1 - d
         # The loss averages the data term over the k outputs, so per output
@@ -237,10 +260,12 @@ class LinearRegressor(RegressorMixin, BaseEstimator):
         loss = rss.mean() / (2 * sw_sum) + self.alpha * np.vdot(coef, coef) / (2 * sw_sum)
         params = {"W1": coef.astype(dtype), "b1": intercept.astype(dtype)}
         new.update(self._publish(params), _qr_state=R, learning_rate_=None)
-        result = RunResult(params, None, [float(loss)], [], [], True, False)
+        val = ([], []) if validation is None else ([x] for x in _fitting.validation_metrics(
+            params, "linear", validation))
+        result = RunResult(params, None, [float(loss)], *val, True, False)
         _fitting.record(self, new, result, n_seen=n_seen, incremental=not first)
 
-    def _fit_iterative(self, new, X, y, sw, incremental, first):
+    def _fit_iterative(self, new, X, y, sw, validation, incremental, first):
         d, k = X.shape[1], y.shape[1]
         resume = not first or (self.warm_start and hasattr(self, "coef_")
                                and np.shape(self._params()["W1"]) == (d, k))
@@ -251,11 +276,12 @@ class LinearRegressor(RegressorMixin, BaseEstimator):
                                               n_outputs=k))
                      if self.solver == "newton" else sgd(lr))
         rng = np.random.default_rng(self.random_state)
-        result = _fitting.train(self, params, None, optimizer, X, y, sw, rng,
+        result = _fitting.train(self, new, params, None, optimizer, X, y, sw, rng,
                                 activation="linear", alpha=self.alpha,
                                 batch_size=batch_size, partial=incremental,
                                 epoch_offset=self.n_iter_ if resume else 0,
-                                advice=self._divergence_advice(lr), relative_tol=True,
+                                advice=self._divergence_advice(lr), validation=validation,
+                                relative_tol=True,
                                 extrapolate=self.solver == "gd")
         new.update(self._publish(result.params), learning_rate_=lr)
         _fitting.record(self, new, result, n_seen=X.shape[0], incremental=resume)
@@ -334,6 +360,10 @@ class LinearRegressor(RegressorMixin, BaseEstimator):
             Predictions.
         """
         return _fitting.predict(self, X, "linear")
+
+    def __sklearn_is_fitted__(self):
+        # a key lookup, not a scan of vars(self): safe while another thread refits
+        return "coef_" in vars(self)
 
     def __sklearn_tags__(self):
         return _fitting.regressor_tags(super().__sklearn_tags__())

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 from sklearn.base import BaseEstimator, RegressorMixin
+from sklearn.callback import CallbackSupportMixin, with_callbacks
 
 from . import _fitting
 from ._validation import BOOL, Interval, Options, check_params
@@ -11,7 +12,7 @@ from .kernels import init_params
 from .optimizers import OPTIMIZERS
 
 
-class TwoLayerNet(RegressorMixin, BaseEstimator):
+class TwoLayerNet(CallbackSupportMixin, RegressorMixin, BaseEstimator):
     r"""A two-layer neural network regressor: input, one hidden layer, linear output.
 
     .. math:: \hat Y = \sigma(X W_1 + b_1)\, W_2 + b_2
@@ -136,7 +137,8 @@ class TwoLayerNet(RegressorMixin, BaseEstimator):
         return OPTIMIZERS[name](self.learning_rate, self.beta_1, self.beta_2,
                                 self.epsilon)
 
-    def fit(self, X, y, sample_weight=None):
+    @with_callbacks
+    def fit(self, X, y, sample_weight=None, *, X_val=None, y_val=None):
         """Train for up to ``max_iter`` epochs.
 
         Parameters
@@ -147,15 +149,23 @@ class TwoLayerNet(RegressorMixin, BaseEstimator):
             Targets.
         sample_weight : array-like of shape (n_samples,), default=None
             Non-negative weights; ``None`` means all ones.
+        X_val : array-like of shape (n_val, n_features), default=None
+            Validation inputs, with ``y_val``.
+        y_val : array-like of shape (n_val,) or (n_val, n_outputs), default=None
+            Validation data, as in scikit-learn's ``HistGradientBoostingRegressor``:
+            ``validation_loss_curve_[k]`` and ``validation_scores_[k]`` are the
+            loss and :math:`R^2` on it after epoch ``k``; with
+            ``early_stopping`` it replaces the random split.
 
         Returns
         -------
         self : TwoLayerNet
             Fitted.
         """
-        return self._fit(X, y, sample_weight, partial=False)
+        return self._fit(X, y, sample_weight, (X_val, y_val), partial=False)
 
-    def partial_fit(self, X, y, sample_weight=None):
+    @with_callbacks
+    def partial_fit(self, X, y, sample_weight=None, *, X_val=None, y_val=None):
         """One epoch of mini-batches on ``(X, y)``; optimizer state carries over.
 
         Parameters
@@ -166,21 +176,30 @@ class TwoLayerNet(RegressorMixin, BaseEstimator):
             Its targets.
         sample_weight : array-like of shape (n_samples,), default=None
             Non-negative weights; ``None`` means all ones.
+        X_val : array-like of shape (n_val, n_features), default=None
+            Validation inputs, with ``y_val``.
+        y_val : array-like of shape (n_val,) or (n_val, n_outputs), default=None
+            Validation data, as in scikit-learn's ``HistGradientBoostingRegressor``:
+            ``validation_loss_curve_[k]`` and ``validation_scores_[k]`` are the
+            loss and :math:`R^2` on it after epoch ``k``; with
+            ``early_stopping`` it replaces the random split.
 
         Returns
         -------
         self : TwoLayerNet
             Updated.
         """
-        return self._fit(X, y, sample_weight, partial=True)
+        return self._fit(X, y, sample_weight, (X_val, y_val), partial=True)
 
-    def _fit(self, X, y, sample_weight, partial):
+    def _fit(self, X, y, sample_weight, val, partial):
         check_params(self, self._constraints)
         fitted = hasattr(self, "coefs_")
         first = not (partial and fitted)
         with _fitting.fit_context(self, incremental=not first) as new:
-            X, y, sw = _fitting.check_fit_data(self, X, y, sample_weight, reset=first)
+            X, y, sw = _fitting.check_fit_data(self, X, y, sample_weight, new,
+                                                 reset=first)
             d, k = X.shape[1], y.shape[1]
+            validation = _fitting.check_validation_data(self, new, *val, y.dtype, k)
             rng = np.random.default_rng(self.random_state)
             shapes = [(d, self.hidden_units), (self.hidden_units, k)]
             resume = fitted and (partial or self.warm_start) and \
@@ -198,10 +217,11 @@ class TwoLayerNet(RegressorMixin, BaseEstimator):
             optimizer = self._make_optimizer()
             opt_state = (self._optimizer_state if partial and resume
                          else optimizer.init(params))
-            result = _fitting.train(self, params, opt_state, optimizer, X, y, sw, rng,
+            result = _fitting.train(self, new, params, opt_state, optimizer, X, y, sw, rng,
                                     activation=self.activation, alpha=self.alpha,
                                     batch_size=self.batch_size, partial=partial,
                                     epoch_offset=self.n_iter_ if resume else 0,
+                                    validation=validation,
                                     advice=f"learning_rate was {self.learning_rate:.4g}. "
                                            + _fitting.DIVERGENCE_ADVICE)
             new.update(self._publish(result.params), _optimizer_state=result.opt_state)
@@ -224,6 +244,10 @@ class TwoLayerNet(RegressorMixin, BaseEstimator):
             Predictions.
         """
         return _fitting.predict(self, X, self.activation)
+
+    def __sklearn_is_fitted__(self):
+        # a key lookup, not a scan of vars(self): safe while another thread refits
+        return "coefs_" in vars(self)
 
     def __sklearn_tags__(self):
         return _fitting.regressor_tags(super().__sklearn_tags__())

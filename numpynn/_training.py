@@ -148,7 +148,8 @@ def _check_params(params, epoch):
 
 
 def run(step, params, opt_state, n, sample_weight, schedule, rng, *, epoch_offset=0,
-        validate=None, on_epoch=None, verbose=False, loss_floor=0.0):
+        validate=None, stop_on_validation=True, on_epoch=None, verbose=False,
+        loss_floor=0.0):
     """Train ``params`` and ``opt_state`` in place, up to ``schedule.max_iter`` epochs.
 
     Parameters
@@ -169,9 +170,10 @@ def run(step, params, opt_state, n, sample_weight, schedule, rng, *, epoch_offse
     epoch_offset : int, default=0
         Epochs already run (for messages and ``logs["epoch"]``).
     validate : callable, default=None
-        ``validate(params) -> (loss, score)`` after each epoch; then the
-        ``tol`` rule watches the score and ``params`` end at the best
-        epoch's values.
+        ``validate(params) -> (loss, score)`` after each epoch, recorded.
+    stop_on_validation : bool, default=True
+        With ``validate``: the ``tol`` rule watches the score and ``params``
+        end at the best epoch's values (early stopping).
     on_epoch : callable, default=None
         ``on_epoch(params, logs) -> stop`` after each epoch.
     verbose : bool, default=False
@@ -196,7 +198,8 @@ def run(step, params, opt_state, n, sample_weight, schedule, rng, *, epoch_offse
     tol = schedule.tol
     curve, val_curve, val_scores = [], [], []
     best_loss, best_score, stale = np.inf, -np.inf, 0
-    best_params = copy_state(params) if validate else None
+    early = validate is not None and stop_on_validation
+    best_params = copy_state(params) if early else None
     converged = interrupted = False
     first = limit = None
     snapshot = (copy_state(params), copy_state(opt_state))   # the last finished epoch
@@ -231,6 +234,7 @@ def run(step, params, opt_state, n, sample_weight, schedule, rng, *, epoch_offse
                 val_curve.append(val_loss)
                 val_scores.append(score)
                 logs.update(val_loss=val_loss, val_score=score)
+            if early:
                 improved = score > best_score + (tol or 0.0)
                 if score > best_score:
                     best_score, best_params = score, copy_state(params)
@@ -256,6 +260,6 @@ def run(step, params, opt_state, n, sample_weight, schedule, rng, *, epoch_offse
              "keeps the parameters of the last finished epoch.", UserWarning)
     finally:
         progress.close()
-    if validate is not None and val_scores:
+    if early and val_scores:
         params = best_params
     return RunResult(params, opt_state, curve, val_curve, val_scores, converged, interrupted)

@@ -127,6 +127,6 @@ def test_streamed_qr_on_a_memmap_holds_one_block(data):
 def test_validating_a_memmap_does_not_copy_it(data):
     X, y, Xm, ym = data
     est = LinearRegressor(solver="lstsq")
-    peak, (Xv, yv, _) = peak_bytes(lambda: check_fit_data(est, Xm, ym, None, reset=True))
+    peak, (Xv, yv, _) = peak_bytes(lambda: check_fit_data(est, Xm, ym, None, {}, reset=True))
     assert np.shares_memory(Xv, Xm) and np.shares_memory(yv, ym)
     assert peak < 64 << 10

@@ -328,6 +328,7 @@ def train(est, new, params, opt_state, optimizer, X, y, sw, rng, *, activation, 
           extrapolate=False):
     """Train copies of ``params`` and ``opt_state``: the part of ``fit`` both estimators share.
 
+    ``optimizer=None`` trains by L-BFGS-B instead (:func:`numpynn._training.run_lbfgs`).
     ``new`` holds what the fit publishes so far (``n_features_in_``); with the
     epoch's parameters it makes the model callbacks see. Builds the step
     (:func:`numpynn._engine.make_step`) and runs the loop
@@ -356,15 +357,23 @@ def train(est, new, params, opt_state, optimizer, X, y, sw, rng, *, activation, 
     params, opt_state = _training.copy_state(params), _training.copy_state(opt_state)
     ctx = est._init_callback_context(max_subtasks=schedule.max_iter)
     ctx.call_on_fit_task_begin(estimator=est, X=X, y=y)
+    lbfgs = optimizer is None                   # full-batch L-BFGS-B by SciPy
+    if lbfgs:
+        optimizer, schedule = _training.gradient_out(list(params)), schedule._replace(
+            batch_size=n)
+    hooks = dict(epoch_offset=epoch_offset, validate=validate,
+                 on_epoch=epoch_hook(est, new, ctx, X, y), verbose=bool(est.verbose),
+                 loss_floor=floor if np.isfinite(floor) else 0.0)
     with np.errstate(over="ignore", invalid="ignore"), \
             _engine.make_step(X, y, sw, optimizer, activation=activation, alpha=alpha,
                               batch_size=schedule.batch_size, params=params) as step:
         try:
-            result = _training.run(
-                step, params, opt_state, n, sw, schedule, rng, epoch_offset=epoch_offset,
-                validate=validate, stop_on_validation=stop_on_validation,
-                on_epoch=epoch_hook(est, new, ctx, X, y), verbose=bool(est.verbose),
-                loss_floor=floor if np.isfinite(floor) else 0.0)
+            if lbfgs:
+                result = _training.run_lbfgs(step, params, n, schedule.max_iter, est.tol,
+                                             **hooks)
+            else:
+                result = _training.run(step, params, opt_state, n, sw, schedule, rng,
+                                       stop_on_validation=stop_on_validation, **hooks)
         except _training.Diverged as exc:
             raise ValueError(f"{exc} {advice}") from None
     ctx.call_on_fit_task_end(estimator=est, X=X, y=y,

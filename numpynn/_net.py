@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.callback import CallbackSupportMixin, with_callbacks
+from sklearn.utils.metaestimators import available_if
 
 from . import _fitting
 from ._validation import BOOL, Interval, Options, check_params
@@ -29,8 +30,14 @@ class TwoLayerNet(CallbackSupportMixin, RegressorMixin, BaseEstimator):
     hidden_units : int, default=100
         Width ``h`` of the hidden layer.
     activation : {"relu", "sigmoid", "tanh", "linear"}, default="relu"
-    optimizer : {"adam", "sgd", "momentum"}, default="adam"
-        See :mod:`numpynn.optimizers`.
+    optimizer : {"adam", "sgd", "momentum", "lbfgs"}, default="adam"
+        See :mod:`numpynn.optimizers`. ``"lbfgs"``: SciPy's L-BFGS-B on the
+        full batch (as ``MLPRegressor(solver="lbfgs")``): ``max_iter``
+        iterations at most (one entry of ``loss_curve_``, the loss after the
+        iteration, and one callback call each), ``tol`` as its gradient
+        tolerance, at most 15000 loss evaluations; ``learning_rate``,
+        ``batch_size`` and ``shuffle`` do not apply, ``partial_fit`` and
+        ``early_stopping`` are refused (``X_val`` is still recorded).
     learning_rate : float, default=0.01
     max_iter : int, default=200
         Maximum epochs.
@@ -77,7 +84,7 @@ class TwoLayerNet(CallbackSupportMixin, RegressorMixin, BaseEstimator):
         **_fitting.COMMON_CONSTRAINTS,
         "hidden_units": (Interval("int", 1, None),),
         "activation": (Options(("relu", "sigmoid", "tanh", "linear")),),
-        "optimizer": (Options(tuple(OPTIMIZERS)),),
+        "optimizer": (Options((*OPTIMIZERS, "lbfgs")),),
         "learning_rate": (Interval("real", 0, None, "neither"),),
         "batch_size": _fitting.BATCH_SIZE,
         "momentum": (Interval("real", 0, 1, "left"),),
@@ -129,13 +136,29 @@ class TwoLayerNet(CallbackSupportMixin, RegressorMixin, BaseEstimator):
                 "n_outputs_": params["W2"].shape[1]}
 
     def _make_optimizer(self):
+        """The optimizer's ``(init, step)``; ``None`` for ``"lbfgs"`` (SciPy drives it)."""
         name = self.optimizer
+        if name == "lbfgs":
+            return None
         if name == "sgd":
             return OPTIMIZERS[name](self.learning_rate)
         if name == "momentum":
             return OPTIMIZERS[name](self.learning_rate, self.momentum, self.nesterov)
         return OPTIMIZERS[name](self.learning_rate, self.beta_1, self.beta_2,
                                 self.epsilon)
+
+    def _divergence_advice(self):
+        if self.optimizer == "lbfgs":
+            return ("L-BFGS has no learning rate: scale the features and the target "
+                    "(StandardScaler in a Pipeline, TransformedTargetRegressor), or raise "
+                    "alpha.")
+        return f"learning_rate was {self.learning_rate:.4g}. " + _fitting.DIVERGENCE_ADVICE
+
+    def _refuse_lbfgs_misuse(self, partial):
+        if self.early_stopping and not partial:
+            raise ValueError("early_stopping is not available with optimizer='lbfgs' (a "
+                             "full-batch method); pass X_val and y_val to follow the "
+                             "validation loss, or use another optimizer.")
 
     @with_callbacks
     def fit(self, X, y, sample_weight=None, *, X_val=None, y_val=None):
@@ -164,6 +187,14 @@ class TwoLayerNet(CallbackSupportMixin, RegressorMixin, BaseEstimator):
         """
         return self._fit(X, y, sample_weight, (X_val, y_val), partial=False)
 
+    def _stochastic(self):
+        if self.optimizer == "lbfgs":
+            raise AttributeError("partial_fit needs a stochastic optimizer ('sgd', "
+                                 "'momentum' or 'adam'); optimizer='lbfgs' trains on the "
+                                 "full batch with fit.")
+        return True
+
+    @available_if(_stochastic)
     @with_callbacks
     def partial_fit(self, X, y, sample_weight=None, *, X_val=None, y_val=None):
         """One epoch of mini-batches on ``(X, y)``; optimizer state carries over.
@@ -215,15 +246,17 @@ class TwoLayerNet(CallbackSupportMixin, RegressorMixin, BaseEstimator):
                 params = init_params((d, self.hidden_units, k), self.activation, rng,
                                      y.dtype)
             optimizer = self._make_optimizer()
-            opt_state = (self._optimizer_state if partial and resume
+            lbfgs = optimizer is None
+            if lbfgs:
+                self._refuse_lbfgs_misuse(partial)
+            opt_state = (None if lbfgs else self._optimizer_state if partial and resume
                          else optimizer.init(params))
             result = _fitting.train(self, new, params, opt_state, optimizer, X, y, sw, rng,
                                     activation=self.activation, alpha=self.alpha,
                                     batch_size=self.batch_size, partial=partial,
                                     epoch_offset=self.n_iter_ if resume else 0,
                                     validation=validation,
-                                    advice=f"learning_rate was {self.learning_rate:.4g}. "
-                                           + _fitting.DIVERGENCE_ADVICE)
+                                    advice=self._divergence_advice())
             new.update(self._publish(result.params), _optimizer_state=result.opt_state)
             _fitting.record(self, new, result, n_seen=X.shape[0], incremental=resume)
             if not partial:

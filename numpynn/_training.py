@@ -263,3 +263,88 @@ def run(step, params, opt_state, n, sample_weight, schedule, rng, *, epoch_offse
     if early and val_scores:
         params = best_params
     return RunResult(params, opt_state, curve, val_curve, val_scores, converged, interrupted)
+
+
+def gradient_out(keys):
+    """An "optimizer" that updates nothing and returns the gradient, flat, in ``keys`` order.
+
+    With it, a step (:func:`numpynn._engine.make_step`) is the full-batch loss
+    and gradient that :func:`run_lbfgs` hands to SciPy.
+    """
+    from .optimizers import Optimizer
+
+    def step(params, grads, state):
+        return np.concatenate([np.ravel(grads[k]) for k in keys]).astype(np.float64)
+
+    return Optimizer(lambda params: None, step)
+
+
+def run_lbfgs(step, params, n, max_iter, tol, *, epoch_offset=0, validate=None,
+              on_epoch=None, verbose=False, loss_floor=0.0, max_fun=15000):
+    """Train ``params`` by SciPy's L-BFGS-B on the full batch, one "epoch" per iteration.
+
+    ``step`` must be made with :func:`gradient_out`. After every iteration
+    the loss is recorded, checked for divergence and reported to
+    ``on_epoch`` (whose true answer stops); Ctrl-C keeps the last finished
+    iteration's parameters. ``tol`` is SciPy's ``gtol`` (as in
+    ``MLPRegressor(solver="lbfgs")``); ``None`` means 0. Returns a
+    :class:`RunResult` whose ``loss_curve[k]`` is the loss *after*
+    iteration ``k`` and whose ``converged`` says SciPy's criteria were met.
+    """
+    from scipy.optimize import minimize
+
+    keys = list(params)
+    sizes = np.cumsum([0] + [params[k].size for k in keys])
+
+    def unpack(flat, into):
+        for k, a, b in zip(keys, sizes[:-1], sizes[1:], strict=True):
+            into[k][...] = flat[a:b].reshape(into[k].shape)
+        return into
+
+    def fun(flat):
+        loss, grad = step(unpack(flat, params), None, slice(0, n))
+        return loss, grad
+
+    curve, val_curve, val_scores = [], [], []
+    start = np.concatenate([params[k].ravel() for k in keys]).astype(np.float64)
+    first, _ = fun(start)
+    limit = min(EXPLODE_FACTOR * max(first, loss_floor, np.finfo(float).tiny),
+                np.finfo(float).max)
+    last = [start.copy()]
+    progress = _Progress(max_iter, verbose)
+
+    def callback(intermediate_result):
+        x, loss = intermediate_result.x, float(intermediate_result.fun)
+        epoch = epoch_offset + len(curve) + 1
+        if not loss <= limit:
+            _raise_diverged(loss, limit, epoch, 1, first)
+        unpack(x, params)
+        last[0] = x.copy()
+        curve.append(loss)
+        logs = {"epoch": epoch, "loss": loss}
+        if validate is not None:
+            val_loss, score = validate(params)
+            val_curve.append(val_loss)
+            val_scores.append(score)
+            logs.update(val_loss=val_loss, val_score=score)
+        progress.update(len(curve), loss)
+        if on_epoch is not None and on_epoch(params, logs):
+            raise StopIteration
+
+    interrupted, converged = False, False
+    try:
+        res = minimize(fun, start, jac=True, method="L-BFGS-B", callback=callback,
+                       options={"maxiter": max_iter, "maxfun": max_fun,
+                                "gtol": 0.0 if tol is None else tol})
+        converged = res.status == 0 and len(curve) < max_iter
+    except KeyboardInterrupt:
+        interrupted = True
+        warn(f"training interrupted after {len(curve)} finished epoch(s); the model "
+             "keeps the parameters of the last finished epoch.", UserWarning)
+    finally:
+        progress.close()
+    unpack(last[0], params)
+    if not np.all(np.isfinite(last[0])):
+        raise Diverged(f"Training diverged at epoch {epoch_offset + len(curve)}: the "
+                       "parameters became non-finite (overflow).")
+    return RunResult(params, None, curve, val_curve, val_scores, converged, interrupted)

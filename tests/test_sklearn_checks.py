@@ -28,6 +28,7 @@ ESTIMATORS = [
     TwoLayerNet(optimizer="sgd", activation="tanh"),
     TwoLayerNet(optimizer="momentum", nesterov=True, activation="sigmoid"),
     TwoLayerNet(activation="linear", hidden_units=3),
+    TwoLayerNet(optimizer="lbfgs", hidden_units=8),
 ]
 
 

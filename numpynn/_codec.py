@@ -125,7 +125,10 @@ class Decoder:
             return items if kind == "list" else tuple(items)
         if kind == "dict" and isinstance(body, dict):
             return {k: self.decode(v, depth + 1) for k, v in body.items()}
-        if kind == "function" and isinstance(body, str) and body in FUNCTIONS:
+        if kind == "function":
+            if not (isinstance(body, str) and body in FUNCTIONS):
+                raise ValueError(f"unknown function {_short(body)}; numpynn loads "
+                                 f"{', '.join(FUNCTIONS)}.")
             return FUNCTIONS[body]
         if kind == "estimator" and isinstance(body, dict):
             return self.on_object(body, self, depth + 1)

@@ -131,12 +131,14 @@ def array(shape, dtype="model", *, finite=True, nonneg=False, extra=None):
     return check
 
 
-def strings(shape):
-    """A 1-d object array of str (``feature_names_in_``)."""
+def strings(shape=None):
+    """A 1-d object array of str (``feature_names_in_``), of ``shape(dims)`` if given."""
     def check(v, dims, name):
-        if not (isinstance(v, np.ndarray) and v.dtype == object and v.shape == shape(dims)
-                and all(isinstance(s, str) for s in v)):
-            raise ValueError(f"{name} is not an array of {shape(dims)} strings")
+        want = shape(dims) if shape else (len(getattr(v, "shape", ())) and v.shape)
+        if not (isinstance(v, np.ndarray) and v.dtype == object and v.ndim == 1
+                and v.shape == want and all(isinstance(s, str) for s in v)):
+            raise ValueError(f"{name} is not a 1-d array of strings" +
+                             (f" of shape {want}" if shape else ""))
     return check
 
 
@@ -166,7 +168,11 @@ def is_none(v, dims, name):
 
 
 def check_state(schema, params, attributes):
-    """Check ``attributes`` (fitted state) against ``schema``; nothing fitted passes.
+    """Check ``attributes`` (fitted state) against ``schema``.
+
+    An object without a public attribute ending in ``_`` is not fitted
+    and has nothing to check (an unfitted prototype, such as
+    ``TransformedTargetRegressor(regressor=...)``'s).
 
     Examples
     --------
@@ -182,8 +188,8 @@ def check_state(schema, params, attributes):
     ...
     ValueError: coef_ has shape (3,), expected (2,)
     """
-    if not attributes:
-        return
+    if not any(a.endswith("_") and not a.startswith("_") for a in attributes):
+        return                       # not fitted (scikit-learn's convention): nothing to check
     missing = [a for a in schema.required if a not in attributes]
     if missing:
         raise ValueError(f"missing fitted attributes {missing}")

@@ -44,8 +44,9 @@ from ._schema import (
     real,
     strings,
 )
+from .estimators import LinearRegressor, TwoLayerNet
 
-__all__ = ["ENTRIES", "check_params", "check_derived"]
+__all__ = ["ENTRIES", "SUPPORTED_TYPES", "check_params", "check_derived", "is_supported"]
 
 
 class Accepts(NamedTuple):
@@ -147,7 +148,7 @@ ENTRIES = {
         "regressor": ESTIMATOR, "transformer": ESTIMATOR, "func": FUNCTION,
         "inverse_func": FUNCTION, "check_inverse": BOOL,
     }, Schema(_d, {"regressor_": _fitted_estimator, "transformer_": _fitted_estimator,
-                   "_training_dim": integer(1, 2), **_OUTPUT},
+                   "_training_dim": integer(1, 2), "feature_names_in_": strings(), **_OUTPUT},
               ("regressor_", "transformer_", "_training_dim"))),
     "sklearn.preprocessing.StandardScaler": Entry(StandardScaler, {
         "copy": BOOL, "with_mean": BOOL, "with_std": BOOL,
@@ -188,8 +189,9 @@ ENTRIES = {
         "kw_args": NONE, "inv_kw_args": NONE,
     }, _transformer({}, ())),
 }
-#: Every class save and load handle; persistence adds numpynn's estimators.
-SUPPORTED_TYPES = {entry.cls for entry in ENTRIES.values()}
+#: Every class save and load handle (a step or a nested regressor may be any of them).
+SUPPORTED_TYPES = frozenset({entry.cls for entry in ENTRIES.values()}
+                            | {LinearRegressor, TwoLayerNet})
 
 
 def check_params(name, params):

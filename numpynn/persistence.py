@@ -8,63 +8,49 @@ allow-listed NumPy function), nested in any way (the exact classes, not
 subclasses). Anything else is refused at save with a ``ValueError`` that
 lists what is supported.
 
-A saved model is one ``.npz`` file (a zip of uncompressed ``.npy`` arrays)
-holding
-
-* every array of the model (``coef_``, ``coefs_``, a scaler's ``mean_``,
-  the private ``_qr_state`` or ``_optimizer_state`` that ``partial_fit``
-  continues from, ...), each as its own plain array;
-* ``__meta__``: UTF-8 JSON with the file format, the numpynn, NumPy and
-  scikit-learn versions, the dtype and shape of every array, and the
-  model as a tree: for each object its class name, ``get_params()`` and
-  fitted attributes;
-* ``__checksum__``: the SHA-256 of the JSON and of every array's name,
-  dtype, shape and bytes.
+A saved model is one ``.npz`` file: a zip of uncompressed ``.npy`` arrays,
+one per array of the model, plus ``__meta__`` (UTF-8 JSON: versions, the
+dtype and shape of every array, and the model as a tree of class names,
+``get_params()`` and fitted attributes) and ``__checksum__`` (SHA-256 of
+the JSON and of every array's name, dtype, shape and bytes).
 
 Loading runs no code from the file: arrays are read as raw bytes into
-arrays of the declared real numeric dtype (never unpickled), classes come
-from a fixed table (never imported by a name found in the file), and
-functions from a fixed table of NumPy functions. Before an object is
-built, its hyperparameters and fitted state are checked against a schema
-(:mod:`numpynn._schema`, :mod:`numpynn._sklearn_io`): every array's shape
-follows from ``n_features_in_``, ``n_outputs_`` and ``hidden_units``, its
-dtype is the model's, its values finite. The same checks run at save, so
-a file that would not load is never written. Reading is bounded: only a
-regular file, only uncompressed entries whose sizes fit the file and
-match the declared arrays, so a file cannot make :func:`load` use more
-memory than its own size or wait on a pipe. Every problem is a
-``ValueError`` that starts with the path and names the cause.
+arrays of their declared real numeric dtype (never unpickled); classes and
+functions come from fixed tables here, never imported by a name read from
+the file. Each object's hyperparameters and fitted state are checked
+against a schema (``numpynn/_schema.py``, ``numpynn/_sklearn_io.py``):
+every array's shape follows from ``n_features_in_``, ``n_outputs_`` and
+``hidden_units``, its dtype is the model's, its values are finite. The same
+checks run at save, so a file that would not load is never written.
+Reading is bounded: a regular file only, uncompressed entries whose sizes
+fit the file and match the declared arrays, so :func:`load` never waits on
+a pipe nor allocates more arrays than the file holds. Every problem is a
+``ValueError`` that starts with the path and names the cause. The checksum
+detects corruption and edits; it is not a signature (anyone can recompute
+it), so load files only from sources you trust to hold the model they claim.
 
-The checksum detects corruption and edits; it is not a signature (anyone
-can recompute it), so load files only from sources you trust to give you
-the model they claim.
+Why a hand-written allow-list and not skops.io (evaluated at 0.16.0)?
+skops keeps predictions bit-identical and does not unpickle, but needs
+numpynn's classes trusted by name on every load, reads each zip entry
+whole (a 200 KB file with one compressed 200 MB entry took 437 MiB and
+3 s to refuse), rebuilds objects through ``__new__``/``__setstate__`` of
+any trusted class the file names, has no checksum, checks no shapes,
+dtypes or finiteness, raises assorted exception types on damaged files,
+and adds a dependency: every guarantee above would have to be rebuilt
+around it. A few well-understood classes, each stored as ``get_params()``
+plus its fitted arrays, keep the guarantees short to state and to test.
+The "Saving models" page (``docs/persistence.md``) has the details.
 
-Why not skops.io? It was evaluated (0.16.0) as the issue suggested. It
-keeps predictions bit-identical and does not unpickle, but it needs
-numpynn's classes trusted by name, reads every entry whole (a 200 KB file
-holding a compressed 200 MB entry took 437 MiB and 3 s to refuse),
-rebuilds objects through ``__new__``/``__setstate__`` of any trusted class
-named in the file, has no checksum and does not check shapes or
-finiteness, raises assorted exception types on damaged files, and adds a
-dependency. The guarantees above would all have to be rebuilt around it;
-an explicit allow-list of a few well-understood classes, each stored as
-``get_params()`` plus its fitted arrays, keeps them simple to state and
-to test.
-
-Policy on versions: a file loads only in a numpynn with the same
-``major.minor`` version as the one that saved it (patch releases never
-change what is stored). scikit-learn objects load in any scikit-learn
-whose classes accept the stored hyperparameters and attributes.
-
-Callbacks are code and cannot be stored: :func:`save` stores
-``callbacks=None`` and warns (:class:`UserWarning`).
+Versions: a file loads only in a numpynn with the same ``major.minor``
+version as the one that saved it; scikit-learn objects load in any
+scikit-learn whose classes accept the stored hyperparameters and
+attributes. Callbacks are code: :func:`save` stores ``callbacks=None``
+and warns (:class:`UserWarning`).
 """
 
 from __future__ import annotations
 
-import functools
 import hashlib
-import inspect
 import json
 import os
 import sys
@@ -77,11 +63,8 @@ from sklearn.utils.validation import check_is_fitted
 
 from . import _npz
 from ._codec import FUNCTIONS, Decoder, Encoder, parse_json
-from ._schema import SCHEMAS, check_state
-from ._sklearn_io import ENTRIES, SUPPORTED_TYPES, check_derived
-from ._sklearn_io import check_params as check_sklearn_params
-from ._validation import check_params
-from .estimators import LinearRegressor, TwoLayerNet
+from ._registry import CLASSES, NAMES, NUMPYNN, SUPPORTED, check_object
+from ._sklearn_io import check_derived
 
 __all__ = ["save", "load"]
 
@@ -89,17 +72,10 @@ FORMAT = 2
 _META, _CHECKSUM = "__meta__", "__checksum__"
 #: Largest ``__meta__`` accepted (the JSON; arrays are stored apart).
 MAX_META_BYTES = 32 << 20
-_NUMPYNN = {cls.__name__: cls for cls in (LinearRegressor, TwoLayerNet)}
-_CLASSES = {**_NUMPYNN, **{name: entry.cls for name, entry in ENTRIES.items()}}
-_NAMES = {cls: name for name, cls in _CLASSES.items()}
-SUPPORTED_TYPES.update(_NUMPYNN.values())
 #: Run-time attributes that are not model state (callback plumbing, metadata
 #: routing requests): never saved. ``_skl_callbacks`` are callbacks: warned about.
 _RUNTIME = ("_skl_callbacks", "_skl_callbacks_to_teardown", "_callback_fit_ctx",
             "_parent_callback_ctx", "_metadata_request")
-_SUPPORTED = (", ".join(_NUMPYNN) + " and these scikit-learn classes: "
-              + ", ".join(cls.__name__ for cls in (e.cls for e in ENTRIES.values()))
-              + " (exact classes, not subclasses)")
 
 
 def _version():
@@ -131,57 +107,11 @@ def _checksum(meta, arrays):
 
 
 # -- the checks save and load share ---------------------------------------------
-@functools.cache
-def _param_names(cls):
-    return frozenset(inspect.signature(cls).parameters)
-
-
-def _check_object(name, params, attributes):
-    """Hyperparameters and fitted state of an object of class ``name``, or ValueError."""
-    cls = _CLASSES[name]
-    if not (isinstance(params, dict) and isinstance(attributes, dict)):
-        raise ValueError("params and attributes must be dicts.")
-    unknown = set(params) - _param_names(cls)
-    if unknown:
-        raise ValueError(f"unknown {cls.__name__} parameters {sorted(unknown)}.")
-    schema = SCHEMAS[name] if name in _NUMPYNN else ENTRIES[name].schema
-    _check_attribute_names(cls, schema, attributes)
-    if name in _NUMPYNN:
-        est = cls(**params)
-        check_params(est, est._constraints)
-        params = est.get_params(deep=False)
-    else:
-        check_sklearn_params(name, params)
-    try:
-        check_state(schema, params, attributes)
-    except (ValueError, TypeError, IndexError, KeyError) as exc:
-        raise ValueError(f"inconsistent fitted attributes: {exc}") from exc
-
-
-def _check_attribute_names(cls, schema, attributes):
-    """numpynn: any name ending in ``_`` or a private name of the schema; scikit-learn:
-    the schema's names only. Nothing may shadow a class attribute (a method)."""
-    bad = [a for a in attributes if not isinstance(a, str) or a.startswith("__")
-           or hasattr(cls, a) or not a.isidentifier()]
-    if bad:
-        raise ValueError(f"attributes {bad} are not fitted attributes.")
-    if cls in _NUMPYNN.values():
-        bad = [a for a in attributes if not (a.endswith("_") and not a.startswith("_"))
-               and a not in schema.fields]
-        hint = ("names ending in '_', or the private state known to "
-                "numpynn._schema: " + ", ".join(f for f in schema.fields if f[0] == "_"))
-    else:
-        bad = [a for a in attributes if a not in schema.fields]
-        hint = f"{cls.__name__} has {', '.join(schema.fields)}"
-    if bad:
-        raise ValueError(f"attributes {bad} are not fitted attributes ({hint}).")
-
-
 # -- saving -----------------------------------------------------------------------
 def _state(obj, name):
     """``(params, attributes)`` to store for ``obj``, callbacks and run-time plumbing left out."""
     params = obj.get_params(deep=False)
-    callbacks = params.get("callbacks") is not None if name in _NUMPYNN else False
+    callbacks = params.get("callbacks") is not None if name in NUMPYNN else False
     if callbacks:
         params["callbacks"] = None
     attributes = {}
@@ -203,12 +133,12 @@ def _refusal(value, path):
                 f"be saved are {', '.join(FUNCTIONS)}.")
     if hasattr(value, "get_params") or not path:
         at = f" at {path!r}" if path else ""
-        return f"numpynn.save saves {_SUPPORTED}; got {type(value).__qualname__}{at}."
+        return f"numpynn.save saves {SUPPORTED}; got {type(value).__qualname__}{at}."
     return f"cannot save {path!r}: values of type {type(value).__name__} are not supported."
 
 
 def _encode_object(obj, path, encoder):
-    name = _NAMES.get(type(obj))
+    name = NAMES.get(type(obj))
     if name is None:
         raise ValueError(_refusal(obj, path))
     return {"estimator": _encode_body(obj, name, path + "/", encoder)}
@@ -219,7 +149,7 @@ def _encode_body(obj, name, prefix, encoder):
     params, attributes = _state(obj, name)
     params_node = encoder.encode(params, prefix + "params")
     try:
-        _check_object(name, params, attributes)
+        check_object(name, params, attributes)
         check_derived(obj)
     except ValueError as exc:
         where = f" at {prefix[:-1]!r}" if prefix else ""
@@ -274,7 +204,7 @@ def save(model, path):
     >>> bool((numpynn.load(path).predict(X) == reg.predict(X)).all())
     True
     """
-    name = _NAMES.get(type(model))
+    name = NAMES.get(type(model))
     if name is None:
         raise ValueError(_refusal(model, ""))
     check_is_fitted(model)
@@ -325,9 +255,9 @@ def _check_meta(text, where):
         raise ValueError(f"{where} was saved by numpynn {meta['numpynn_version']}; this is "
                          f"numpynn {_version()}. Models load only within the same "
                          "major.minor version: refit, or load with that version.")
-    if not isinstance(meta["class"], str) or meta["class"] not in _CLASSES:
+    if not isinstance(meta["class"], str) or meta["class"] not in CLASSES:
         raise ValueError(f"{where}: unknown class {meta['class']!r}; numpynn loads "
-                         f"{_SUPPORTED}.")
+                         f"{SUPPORTED}.")
     return meta
 
 
@@ -359,12 +289,12 @@ def _decode_object(body, decoder, depth):
     if not (isinstance(body, dict) and set(body) == {"class", "params", "attributes"}):
         raise ValueError("malformed estimator entry.")
     name = body["class"]
-    if not isinstance(name, str) or name not in _CLASSES:
-        raise ValueError(f"unknown class {name!r}; numpynn loads {_SUPPORTED}.")
+    if not isinstance(name, str) or name not in CLASSES:
+        raise ValueError(f"unknown class {name!r}; numpynn loads {SUPPORTED}.")
     params = decoder.decode(body["params"], depth)
     attributes = decoder.decode(body["attributes"], depth)
-    _check_object(name, params, attributes)
-    obj = _CLASSES[name](**params)
+    check_object(name, params, attributes)
+    obj = CLASSES[name](**params)
     vars(obj).update(attributes)
     check_derived(obj)
     return obj
@@ -441,8 +371,6 @@ def load(path):
 
 
 def _failure(exc, where):
-    if isinstance(exc, _npz.FileError):
-        return (f"{where} is not a valid numpynn model file (truncated, corrupted or "
-                f"holding pickled objects): {exc}")
-    detail = str(exc) if type(exc) is ValueError else f"{type(exc).__name__}: {exc}"
+    plain = type(exc) in (ValueError, _npz.FileError)
+    detail = str(exc) if plain else f"{type(exc).__name__}: {exc}"
     return f"{where} is not a valid numpynn model file: {detail}"

@@ -209,3 +209,25 @@ def test_attribute_names_are_checked_at_save(name, message, data, tmp_path):
         return
     with pytest.raises(ValueError, match=message):
         save(reg, tmp_path / "m.npz")
+
+
+@pytest.mark.parametrize("value, message", [
+    (object(), r"cannot save 'attributes/odd_': values of type object are not supported"),
+    (np.array([1j]), r"cannot save 'attributes/odd_': dtype complex128 is not a real numeric"),
+    (np.array(["a"]), r"cannot save 'attributes/odd_': dtype <U1 is not a real numeric"),
+    (2 ** 70, r"cannot save 'attributes/odd_': the int 1180591620717411303424 exceeds 64"),
+    ({1: 2}, r"cannot save 'attributes/odd_': values of type dict are not supported"),
+])
+def test_values_that_cannot_be_stored_are_refused_at_save(value, message, data, tmp_path):
+    reg = LinearRegressor(solver="lstsq").fit(*data)
+    reg.odd_ = value
+    with pytest.raises(ValueError, match=message):
+        save(reg, tmp_path / "m.npz")
+    assert not list(tmp_path.iterdir())
+
+
+def test_a_file_holding_an_unfitted_model_is_refused(data, tmp_path):
+    path = _saved(LinearRegressor(solver="newton").fit(*data), tmp_path)
+    _forge(path, lambda arrays: arrays.clear(), lambda m: m.clear())
+    with pytest.raises(ValueError, match="the LinearRegressor is not fitted"):
+        load(path)

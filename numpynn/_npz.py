@@ -2,13 +2,14 @@
 
 Nothing here knows about estimators. :func:`write_atomic` puts a file in
 place whole or not at all; :class:`Archive` reads one back without ever
-trusting it: a regular file only, every zip entry stored uncompressed with
-sizes that fit the file, and every read bounded by the size declared for
-it, so a file can never make a reader use more memory than its own size
-(plus one array being filled) or block on a pipe.
+trusting it: a regular file only (never blocking on a pipe), every zip
+entry stored uncompressed with sizes that fit the file, and every read
+bounded by the size declared for it. The arrays read add up to at most the
+file's own size; beyond them a reader holds one chunk of :data:`CHUNK`
+bytes.
 
-Every problem found while reading is a :class:`ValueError` with the cause;
-the caller adds the path.
+Every problem found while reading is a :class:`FileError` (a
+``ValueError``) naming the cause; the caller adds the path.
 """
 
 from __future__ import annotations
@@ -30,6 +31,8 @@ MAX_MEMBERS = 10_000
 MAX_NPY_HEADER = 4096
 #: Bytes copied per read: the only buffer beyond the arrays themselves.
 CHUNK = 1 << 20
+#: Entries up to this size are read whole (and CRC-checked) before their header is parsed.
+SMALL = 1 << 16
 #: Longest array rank accepted.
 MAX_NDIM = 32
 #: Real numeric dtypes as ``dtype.str``: bool, signed, unsigned, float.
@@ -100,7 +103,7 @@ def write_atomic(path, write):
     >>> open(path, "rb").read()
     b'hello'
     """
-    path = os.fspath(path)
+    path = os.fsdecode(os.fspath(path))            # bytes paths too
     folder = os.path.dirname(os.path.abspath(path))
     try:
         old = os.stat(path)
@@ -134,9 +137,12 @@ def check_dtype(text):
     >>> check_dtype("<f8")
     dtype('float64')
     """
-    if not (isinstance(text, str) and _DTYPE.fullmatch(text)):
-        raise ValueError(f"dtype {text!r} is not a real numeric dtype")
-    return np.dtype(text)
+    try:
+        if isinstance(text, str) and _DTYPE.fullmatch(text):
+            return np.dtype(text)
+    except TypeError:                     # a pattern NumPy has no dtype for, like "<f1"
+        pass
+    raise ValueError(f"dtype {text!r} is not a real numeric dtype")
 
 
 def _open_regular(path):
@@ -259,6 +265,8 @@ class Archive:
     def _read(self, name, accept, size):
         try:
             with self._zip.open(name + ".npy") as member:
+                if size <= SMALL:             # whole, so the CRC is checked before parsing
+                    member = io.BytesIO(_read_into(member, memoryview(bytearray(size)), name))
                 dtype, shape, header_size = _read_npy_header(member, name)
                 if not accept((dtype, shape)):
                     raise FileError(f"the array {name!r} holds {dtype} of shape {shape}, "
@@ -293,7 +301,7 @@ def _read_npy_header(member, name):
     header = prefix + length_bytes + member.read(length)
     fast = _HEADER.fullmatch(header, 8 + width)
     if fast:
-        dtype = np.dtype(fast[1].decode())
+        dtype = check_dtype(fast[1].decode())
         shape = tuple(int(n) for n in fast[2].split(b",") if n.strip())
         return dtype, shape, len(header)
     fp = io.BytesIO(header)
@@ -309,7 +317,7 @@ def _read_npy_header(member, name):
 
 
 def _read_into(member, view, name):
-    """Fill ``view`` from ``member``, :data:`CHUNK` bytes at a time, then expect its end."""
+    """Fill ``view`` from ``member``, :data:`CHUNK` bytes at a time, expect its end; ``view``."""
     done = 0
     while done < len(view):
         chunk = member.read(min(CHUNK, len(view) - done))
@@ -319,3 +327,4 @@ def _read_into(member, view, name):
         done += len(chunk)
     if member.read(1):                            # at the end zipfile checks the CRC
         raise FileError(f"the array {name!r} has trailing bytes")
+    return view

@@ -106,7 +106,6 @@ def _checksum(meta, arrays):
     return h.hexdigest()
 
 
-# -- the checks save and load share ---------------------------------------------
 # -- saving -----------------------------------------------------------------------
 def _state(obj, name):
     """``(params, attributes)`` to store for ``obj``, callbacks and run-time plumbing left out."""

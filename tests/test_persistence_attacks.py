@@ -131,6 +131,12 @@ def test_overwriting_keeps_the_permission_bits(mode, small, tmp_path):
     assert stat.S_IMODE(os.stat(path).st_mode) == mode
 
 
+def test_bytes_path_is_written_exactly(small, tmp_path):
+    save(small, os.fsencode(tmp_path / "m.npz"))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["m.npz"]
+    _same(load(os.fsencode(tmp_path / "m.npz")), small)
+
+
 def test_a_new_file_gets_the_umask_mode(small, tmp_path):
     umask = os.umask(0o027)
     try:
@@ -237,6 +243,29 @@ def test_zip_bomb_is_refused_before_reading(bomb, small, bomb_parts, tmp_path):
     assert isinstance(outcome, ValueError) and "is compressed" in str(outcome)  # unread
 
 
+def test_oversized_stored_entry_under_an_expected_name_is_refused_unread(small, tmp_path):
+    """No compression needed: 64 MiB really stored as coef_, which the metadata say is (1,)."""
+    good = tmp_path / "good.npz"
+    save(small, good)
+    members = _members(good)
+    path = tmp_path / "big.npz"
+    with zipfile.ZipFile(path, "w") as z:
+        for name, data in members.items():
+            if name != "attributes/coef_.npy":
+                z.writestr(name, data)
+        with z.open("attributes/coef_.npy", "w", force_zip64=True) as f:
+            np.lib.format.write_array(f, np.zeros(8 << 20))
+    tracemalloc.start()
+    try:
+        outcome = _outcome(path)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 8 << 20, f"load used {peak >> 20} MiB"
+    assert isinstance(outcome, ValueError)
+    assert "declares 67108992 bytes, but float64 of shape (1,) needs 8" in str(outcome)
+
+
 def _patch_directory(raw, member, **fields):
     """Change fields of ``member``'s central-directory record (sizes, method)."""
     offsets = {"method": (10, "<H"), "compressed": (20, "<I"), "uncompressed": (24, "<I")}
@@ -279,6 +308,7 @@ def test_every_single_bit_flip_loads_the_same_model_or_raises_value_error(small,
     path = tmp_path / "m.npz"
     save(small, path)
     raw = path.read_bytes()
+    X = np.linspace(-2.0, 5.0, 8).reshape(-1, 1)
     assert len(raw) < 3000                   # small enough to flip every bit in seconds
     unexpected, identical = [], 0
     fd = os.open(path, os.O_RDWR)
@@ -287,7 +317,9 @@ def test_every_single_bit_flip_loads_the_same_model_or_raises_value_error(small,
             pos = bit // 8
             os.pwrite(fd, bytes([raw[pos] ^ (1 << bit % 8)]), pos)
             try:
-                _same(load(path), small)
+                back = load(path)
+                _same(back, small)
+                assert back.predict(X).tobytes() == small.predict(X).tobytes()
                 identical += 1
             except ValueError:
                 pass

@@ -262,6 +262,17 @@ class Archive:
         return self._read(name, lambda got: got[0] == dtype and len(got[1]) == 1
                           and got[1][0] <= max_items, self.sizes[name])
 
+    def header(self, name):
+        """``(dtype, shape)`` from the ``.npy`` header of ``name``, reading only the header."""
+        try:
+            with self._zip.open(name + ".npy") as member:
+                return _read_npy_header(member, name)[:2]
+        except FileError:
+            raise
+        except Exception as exc:
+            raise FileError(f"cannot read the array {name!r} ({type(exc).__name__}: "
+                            f"{exc})") from exc
+
     def _read(self, name, accept, size):
         try:
             with self._zip.open(name + ".npy") as member:

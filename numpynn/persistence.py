@@ -227,11 +227,16 @@ def _read_header(archive, where):
         raise ValueError(f"{where} is not a numpynn model file: it has no {_META} or "
                          f"{_CHECKSUM} entry.")
     try:
+        if archive.header(_META)[0].kind == "U":              # text, as format 1 stored it
+            raise ValueError(f"{where} uses file format 1 (numpynn 0.1.0 before the "
+                             f"pipeline support); this numpynn reads format {FORMAT}.")
         meta = archive.read_vector(_META, np.dtype(np.uint8), MAX_META_BYTES)
         digest = archive.read_vector(_CHECKSUM, np.dtype(np.uint8), 64)
         return meta.tobytes(), digest.tobytes().decode("ascii")
-    except (ValueError, UnicodeDecodeError) as exc:
+    except _npz.FileError as exc:
         raise ValueError(f"{where}: malformed {_META} or {_CHECKSUM} entry ({exc}).") from exc
+    except UnicodeDecodeError as exc:
+        raise ValueError(f"{where}: malformed {_CHECKSUM} entry ({exc}).") from exc
 
 
 def _check_meta(text, where):

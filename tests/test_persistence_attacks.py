@@ -353,8 +353,12 @@ def _text_zip():
     (_text_zip(), r"'readme.txt' is not an .npy array"),
     (_npz_bytes(w=np.zeros(3)), "no __meta__ or __checksum__"),
     (_npz_bytes(__meta__=np.array("{}"), __checksum__=np.array("0" * 64)),
-     "malformed __meta__ or __checksum__"),
-], ids=["empty", "zip-magic", "random", "pickle", "text-zip", "foreign-npz", "format-1"])
+     "uses file format 1 .*; this numpynn reads format 2"),
+    (_npz_bytes(__meta__=np.zeros((2, 2), np.uint8), __checksum__=np.zeros(64, np.uint8)),
+     r"malformed __meta__ or __checksum__ entry \(the array '__meta__' holds uint8 of shape "
+     r"\(2, 2\)"),
+], ids=["empty", "zip-magic", "random", "pickle", "text-zip", "foreign-npz", "format-1",
+        "meta-2d"])
 def test_foreign_files_are_refused(content, message, tmp_path):
     path = tmp_path / "m.npz"
     path.write_bytes(content)

@@ -16,6 +16,8 @@ import numpynn
 from numpynn import LinearRegressor, TwoLayerNet, load, save
 from numpynn.persistence import _checksum
 
+pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+
 ESTIMATORS = [
     LinearRegressor(solver="gd", random_state=0),
     LinearRegressor(solver="gd", learning_rate=0.01, batch_size=16, max_iter=30, tol=None,
@@ -120,7 +122,7 @@ def test_file_holds_no_pickles(fitted, tmp_path):
     with np.load(tmp_path / "m.npz", allow_pickle=False) as npz:
         for name in npz.files:
             assert npz[name].dtype != object
-        meta = json.loads(str(npz["__meta__"]))
+        meta = json.loads(npz["__meta__"].tobytes())
     assert meta["class"] == "LinearRegressor"
     assert meta["numpynn_version"] == numpynn.__version__
     assert meta["params"]["dict"]["solver"] == "lstsq"
@@ -147,7 +149,8 @@ def test_foreign_estimator_is_refused(data, tmp_path):
         pass
 
     for est in (LinearRegression().fit(*data), MyNet(solver="lstsq").fit(*data)):
-        with pytest.raises(ValueError, match="saves LinearRegressor, TwoLayerNet only"):
+        with pytest.raises(ValueError, match="numpynn.save saves LinearRegressor, TwoLayerNet "
+                           "and these scikit-learn classes: Pipeline, .*; got "):
             save(est, tmp_path / "m.npz")
 
 
@@ -172,18 +175,30 @@ def _arrays(path):
         return {k: npz[k] for k in npz.files}
 
 
+def _meta(arrays):
+    return json.loads(arrays["__meta__"].tobytes())
+
+
+def _set_meta(arrays, meta):
+    arrays["__meta__"] = np.frombuffer(json.dumps(meta).encode(), np.uint8)
+    return arrays
+
+
 def _resign(arrays):
-    """Recompute the checksum, as a careful forger would."""
+    """Rewrite the array table and the checksum, as a careful forger would."""
     body = {k: v for k, v in arrays.items() if k not in ("__meta__", "__checksum__")}
-    arrays["__checksum__"] = np.array(_checksum(str(arrays["__meta__"]), body))
+    meta = _meta(arrays)
+    meta["arrays"] = {k: [v.dtype.str, list(v.shape)] for k, v in body.items()}
+    text = json.dumps(meta)
+    _set_meta(arrays, meta)
+    arrays["__checksum__"] = np.frombuffer(_checksum(text, body).encode(), np.uint8)
     return arrays
 
 
 def _edit_meta(arrays, edit):
-    meta = json.loads(str(arrays["__meta__"]))
+    meta = _meta(arrays)
     edit(meta)
-    arrays["__meta__"] = np.array(json.dumps(meta))
-    return arrays
+    return _set_meta(arrays, meta)
 
 
 @pytest.fixture
@@ -212,7 +227,8 @@ def test_flipped_array_byte_is_refused(saved):
 
 
 def test_edited_json_is_refused(saved):
-    arrays = _edit_meta(_arrays(saved), lambda m: m["params"]["dict"].update(alpha=1.0))
+    arrays = _edit_meta(_arrays(saved),
+                        lambda m: m["params"]["dict"].update(alpha={"float": "1.0"}))
     _rewrite(saved, arrays)
     with pytest.raises(ValueError, match="checksum mismatch"):
         load(saved)

@@ -65,9 +65,9 @@ def test_demo_writes_the_files_it_names(demo_run):
     assert sorted(p.name for p in out.iterdir()) == sorted(FILES)
 
 
-def test_gif_has_one_frame_per_epoch(demo_run):
+def test_gif_has_one_frame_per_epoch_and_the_trained_model(demo_run):
     out, _, _, _ = demo_run
-    assert Image.open(out / "learning.gif").n_frames == 61
+    assert Image.open(out / "learning.gif").n_frames == 61 + 1
 
 
 def test_epoch_log_matches_the_loss_curve(demo_run):

@@ -126,7 +126,8 @@ def _tutorial(out):
     fig = plt.figure(figsize=(10, 4), layout="constrained")
     n_frames = plotting.save_training_gif(quiet, X_tr, y_tr, out / "learning.gif", fig=fig)
     plt.close(fig)
-    files.append((out / "learning.gif", f"the line learning, {n_frames} frames: before each epoch, then trained"))
+    files.append((out / "learning.gif",
+                  f"the line learning, {n_frames} frames: before each epoch, then trained"))
     return files
 
 

@@ -405,3 +405,21 @@ def test_import_numpynn_does_not_import_matplotlib():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_plotting_and_parallel_load_lazily_from_the_package():
+    code = ("import sys, numpynn\n"
+            "assert 'matplotlib' not in sys.modules and 'dask' not in sys.modules\n"
+            "assert 'numpynn.plotting' not in sys.modules\n"
+            "assert callable(numpynn.plotting.plot_fit)\n"
+            "assert callable(numpynn.parallel.fit_lstsq_dask)\n"
+            "assert 'matplotlib.pyplot' not in sys.modules and 'dask' not in sys.modules\n"
+            "assert {'plotting', 'parallel'} <= set(dir(numpynn))\n"
+            "try:\n"
+            "    numpynn.no_such_thing\n"
+            "except AttributeError as exc:\n"
+            "    print(exc)\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "module 'numpynn' has no attribute 'no_such_thing'"

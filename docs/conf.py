@@ -36,6 +36,7 @@ extensions = [
     "numpydoc",
     "sphinx_gallery.gen_gallery",
     "myst_parser",
+    "sphinx_copybutton",
 ]
 
 source_suffix = {".rst": "restructuredtext", ".md": "markdown"}
@@ -97,6 +98,12 @@ warnings.filterwarnings(
     message="Matplotlib is currently using agg, which is a non-GUI backend",
 )
 
+# -- sphinx-copybutton: copy code without prompts or outputs ------------------
+copybutton_prompt_text = r">>> |\.\.\. |\$ "
+copybutton_prompt_is_regexp = True
+copybutton_only_copy_prompt_lines = True
+copybutton_exclude = ".linenos, .gp, .go"
+
 # -- HTML ----------------------------------------------------------------------
 html_theme = "pydata_sphinx_theme"
 html_title = f"numpynn {release}"
@@ -114,4 +121,4 @@ html_context = {"default_mode": "light"}
 # Pages without sub-pages need no left sidebar.
 html_sidebars = {page: [] for page in
                  ("index", "getting_started", "math", "moore", "comparison", "errors",
-                  "benchmarks", "scaling")}
+                  "benchmarks", "scaling", "cli")}

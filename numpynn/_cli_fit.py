@@ -186,10 +186,11 @@ def run_fit(args, out):
                        max_iter=args.max_iter, random_state=args.random_state, verbose=True)
     fitted = fit_and_score(model, X, y, features, test_size=args.test_size,
                            random_state=args.random_state)
-    fitted.metrics.update(target=args.target, model=args.model, solver=solver)
     for name, fig in fit_figures(fitted, args.target).items():
         save_figure(fig, out / name)
-    (out / "metrics.json").write_text(json.dumps(fitted.metrics, indent=2) + "\n",
+    metrics = {"target": args.target, "model": args.model, "solver": solver,
+               **fitted.metrics}
+    (out / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n",
                                       encoding="utf-8")
     name_features(fitted.model, features)
     save_model(fitted.model, out / "model.npz")

@@ -241,9 +241,9 @@ def draw_surface(ax, M, B, Z, L_min, path, theta_min):
     filled = ax.contourf(M, B, Z, levels=levels, cmap="viridis", norm=norm, alpha=0.9)
     ax.contour(M, B, Z, levels=levels[1:], colors="white", linewidths=0.4, alpha=0.6)
     bar = ax.figure.colorbar(filled, ax=ax, spacing="uniform",
-                             label="Loss (half-MSE), levels log-spaced above the minimum")
+                             label="Loss (half-MSE); levels log-spaced above the minimum")
     bar.locator = FixedLocator(levels[::2])
-    bar.formatter = FuncFormatter(lambda v, _: f"{v:.3g}")
+    bar.formatter = FuncFormatter(lambda v, _: f"{v:.3g}" if abs(v) < 1e3 else f"{v:,.0f}")
     bar.update_ticks()
     ax.annotate("", xy=theta_min, xytext=path[0], gid="newton_step", zorder=4,
                 arrowprops={"arrowstyle": "-|>", "color": "C3", "lw": 2, "shrinkA": 5,

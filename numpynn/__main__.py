@@ -141,6 +141,7 @@ def _ctrl_c_ends_the_run():
         return
 
     def handler(signum, frame):
+        signal.signal(signal.SIGINT, signal.SIG_IGN)   # a second Ctrl-C: no traceback
         raise Interrupted
 
     previous = signal.signal(signal.SIGINT, handler)

@@ -13,9 +13,14 @@ import shutil
 import sys
 import warnings
 
-import numpynn
+# Document the checkout this file belongs to, not whichever numpynn is installed
+# (an editable install may point at another tree). Gallery scripts run in this
+# process, so they use it too.
+_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, _ROOT)
+sys.path.insert(1, os.path.dirname(os.path.abspath(__file__)))
 
-sys.path.insert(0, os.path.abspath("."))
+import numpynn  # noqa: E402
 
 project = "numpynn"
 author = "The numpynn developers"
@@ -31,6 +36,7 @@ extensions = [
     "numpydoc",
     "sphinx_gallery.gen_gallery",
     "myst_parser",
+    "sphinx_copybutton",
 ]
 
 source_suffix = {".rst": "restructuredtext", ".md": "markdown"}
@@ -92,6 +98,12 @@ warnings.filterwarnings(
     message="Matplotlib is currently using agg, which is a non-GUI backend",
 )
 
+# -- sphinx-copybutton: copy code without prompts or outputs ------------------
+copybutton_prompt_text = r">>> |\.\.\. |\$ "
+copybutton_prompt_is_regexp = True
+copybutton_only_copy_prompt_lines = True
+copybutton_exclude = ".linenos, .gp, .go"
+
 # -- HTML ----------------------------------------------------------------------
 html_theme = "pydata_sphinx_theme"
 html_title = f"numpynn {release}"
@@ -109,4 +121,4 @@ html_context = {"default_mode": "light"}
 # Pages without sub-pages need no left sidebar.
 html_sidebars = {page: [] for page in
                  ("index", "getting_started", "math", "moore", "comparison", "errors",
-                  "benchmarks", "scaling")}
+                  "benchmarks", "scaling", "cli")}

@@ -100,7 +100,8 @@ def write_atomic(path, write):
     >>> import os, tempfile
     >>> path = os.path.join(tempfile.mkdtemp(), "f.bin")
     >>> write_atomic(path, lambda f: f.write(b"hello"))
-    >>> open(path, "rb").read()
+    >>> with open(path, "rb") as fh:
+    ...     fh.read()
     b'hello'
     """
     path = os.fsdecode(os.fspath(path))            # bytes paths too

@@ -103,49 +103,106 @@ def fit_panel(ax, X, y, grid, preds, name):
     return (lambda i: dots.set_offsets(np.column_stack([y, preds[i]]))), dots
 
 
+def seeded(estimator):
+    """A clone whose final step has an int ``random_state`` (drawn if it was None).
+
+    The recording fit and :func:`start_predictions` then start from the same
+    initial parameters.
+    """
+    model = clone(estimator)
+    final = final_step(model)
+    if "random_state" in final.get_params() and final.random_state is None:
+        final.set_params(random_state=int(np.random.default_rng().integers(2**32)))
+    return model
+
+
+def start_predictions(estimator, X, y, at):
+    """Predictions at ``at`` of ``estimator``'s parameters before its first update.
+
+    A fresh :class:`~numpynn.LinearRegressor` starts from zero weights, so its
+    predictions are 0. Any other model is fitted (a clone) for one epoch with the
+    smallest normal step, ``finfo.tiny``: its weights move by at most about
+    1e-308, so the predictions are those of the initial weights to rounding.
+    """
+    from .estimators import LinearRegressor
+
+    if isinstance(final_step(estimator), LinearRegressor):
+        return np.zeros(len(at))                                    # (p,): m = b = 0
+    probe = clone(estimator)
+    final = final_step(probe)
+    final.set_params(max_iter=1, tol=None, callbacks=None, verbose=False,
+                     learning_rate=float(np.finfo(np.float64).tiny))
+    probe.fit(X, y)
+    return live_predict(probe, final, at)
+
+
 def learning_frames(estimator, X, y, fig, n_points, log):
     """Fit a recording clone, lay out ``fig``; return ``(update, n_frames)``.
 
-    ``update(i)`` draws frame ``i`` and returns the artists it changed.
+    Frame ``k < E`` (``E`` epochs) draws the model before epoch ``k``'s update,
+    whose loss is ``loss_curve_[k]``, the one its title prints; frame ``E``
+    draws the trained model. ``update(k)`` draws frame ``k`` and returns the
+    artists it changed.
     """
     grid = x_grid(X, n_points) if one_feature(X) else None
     at = grid if grid is not None else X
-    _, logs, preds = fit_recording(estimator, X, y, lambda m, est: live_predict(m, est, at))
+    model = seeded(estimator)
+    _, logs, preds = fit_recording(model, X, y, lambda m, est: live_predict(m, est, at))
     if not preds:
         raise ValueError(f"{model_name(estimator)} recorded no epochs to animate; use an "
                          "iterative solver (e.g. solver='gd').")
     losses = np.array([lg["loss"] for lg in logs])                    # (E,)
-    preds, n_epochs, name = np.array(preds), len(losses), model_name(estimator)
+    preds = np.array([start_predictions(model, X, y, at)] + preds)    # (E + 1, p)
+    n_epochs, name = len(losses), model_name(estimator)
     ax_fit, ax_loss = fig.subplots(1, 2)
     draw_fit, fit_artist = fit_panel(ax_fit, X, y, grid, preds, name)
     ax_fit.set_title("Model fit")
     ax_fit.legend(loc="upper left")
-    (loss_line,) = ax_loss.plot([], [], marker="o" if n_epochs <= 100 else None, ms=3,
-                                label="training loss")
-    pad = max(0.5, 0.02 * n_epochs)
-    ax_loss.set(xlim=(-pad, max(n_epochs - 1, 1) + pad), xlabel="Epoch",
-                ylabel="Loss (half-MSE)", title="Loss")
-    if log:
-        ax_loss.set_yscale("log")
-        ax_loss.set_ylim(losses.min() / 1.5, losses.max() * 1.5)
-    else:
-        ax_loss.set_ylim(0, losses.max() * 1.05)
-    ax_loss.legend(loc="upper right")
+    loss_line, marker = loss_panel(ax_loss, losses, log)
     title = fig.suptitle("")
 
-    def update(i):
-        draw_fit(i)
-        loss_line.set_data(np.arange(i + 1), losses[:i + 1])
-        title.set_text(f"{name} learning: epoch {i} of {n_epochs - 1}, "
-                       f"loss {losses[i]:.4g}")
-        return fit_artist, loss_line, title
+    def update(k):
+        draw_fit(k)
+        shown = min(k, n_epochs - 1)
+        loss_line.set_data(np.arange(shown + 1), losses[:shown + 1])
+        marker.set_data([shown], [losses[shown]])
+        marker.set_visible(k < n_epochs)
+        title.set_text(frame_title(name, k, losses))
+        return fit_artist, loss_line, marker, title
 
-    update(n_epochs - 1)                       # lay out for the widest state, once:
+    update(n_epochs)                           # lay out for the widest state, once:
     if fig.get_layout_engine() is not None:    # frames then only redraw
         fig.get_layout_engine().execute(fig)
         fig.set_layout_engine("none")
     update(0)
-    return update, n_epochs
+    return update, n_epochs + 1
+
+
+def frame_title(name, k, losses):
+    """Frame ``k``'s title: the loss of the line it draws, or the trained model."""
+    n = len(losses)
+    if k < n:
+        return (f"{name}, epoch {k} of {n - 1}: the line before this epoch's update, "
+                f"loss {losses[k]:.4g}")
+    return f"{name} after {n} epochs: the trained model"
+
+
+def loss_panel(ax, losses, log):
+    """The animation's loss axes; returns the (growing) curve and the current-epoch dot."""
+    n_epochs = len(losses)
+    (line,) = ax.plot([], [], marker="o" if n_epochs <= 100 else None, ms=3,
+                      label="training loss")
+    (marker,) = ax.plot([], [], "o", ms=8, mfc="none", mec="C3", label="this frame's loss")
+    pad = max(0.5, 0.02 * n_epochs)
+    ax.set(xlim=(-pad, max(n_epochs - 1, 1) + pad), xlabel="Epoch",
+           ylabel="Loss (half-MSE)", title="Loss")
+    if log:
+        ax.set_yscale("log")
+        ax.set_ylim(losses.min() / 1.5, losses.max() * 1.5)
+    else:
+        ax.set_ylim(0, losses.max() * 1.05)
+    ax.legend(loc="upper right")
+    return line, marker
 
 
 def new_figure(fig):
@@ -164,14 +221,29 @@ def surface_box(theta_min, H, excess, path):
     return lo - pad, hi + pad
 
 
-def draw_surface(ax, M, B, Z, L_min, path, theta_min):
-    from matplotlib.ticker import MaxNLocator
+def surface_levels(Z, L_min, n_levels=15, depth=1e-3):
+    """Contour levels: ``L_min``, then log-spaced in the excess loss ``L - L_min``.
 
-    levels = L_min + (Z.max() - L_min) * np.linspace(0.0, 1.0, 16)[1:] ** 2
-    filled = ax.contourf(M, B, Z, levels=np.r_[L_min, levels], cmap="viridis", alpha=0.9)
-    ax.contour(M, B, Z, levels=levels, colors="white", linewidths=0.4, alpha=0.6)
-    bar = ax.figure.colorbar(filled, ax=ax, label="Loss (half-MSE)")
-    bar.locator = MaxNLocator(8)
+    From ``depth`` times the largest excess on the grid up to it, so the bands
+    near the minimum, where gradient descent ends, are as distinct as those
+    far away.
+    """
+    top = max(float(Z.max()) - L_min, 1e-300)
+    return np.r_[L_min, L_min + np.geomspace(depth * top, top, n_levels)]
+
+
+def draw_surface(ax, M, B, Z, L_min, path, theta_min):
+    from matplotlib.colors import BoundaryNorm
+    from matplotlib.ticker import FixedLocator, FuncFormatter
+
+    levels = surface_levels(Z, L_min)
+    norm = BoundaryNorm(levels, 256)                 # one distinct colour per band
+    filled = ax.contourf(M, B, Z, levels=levels, cmap="viridis", norm=norm, alpha=0.9)
+    ax.contour(M, B, Z, levels=levels[1:], colors="white", linewidths=0.4, alpha=0.6)
+    bar = ax.figure.colorbar(filled, ax=ax, spacing="uniform",
+                             label="Loss (half-MSE); levels log-spaced above the minimum")
+    bar.locator = FixedLocator(levels[::2])
+    bar.formatter = FuncFormatter(lambda v, _: f"{v:.3g}" if abs(v) < 1e3 else f"{v:,.0f}")
     bar.update_ticks()
     ax.annotate("", xy=theta_min, xytext=path[0], gid="newton_step", zorder=4,
                 arrowprops={"arrowstyle": "-|>", "color": "C3", "lw": 2, "shrinkA": 5,

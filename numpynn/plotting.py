@@ -184,14 +184,19 @@ def plot_training(estimator, X, y, *, log=False):
 
 
 # -- learning, epoch by epoch ---------------------------------------------------
-def animate_training(estimator, X, y, *, fig=None, n_points=100, interval=100, log=False):
+def animate_training(estimator, X, y, *, fig=None, n_points=100, interval=100, log=False,
+                     hold=2.0):
     """Fit a clone and animate it learning: the line moves beside the loss curve.
 
     A :func:`sklearn.base.clone` of ``estimator`` is fitted with a callback
-    that records its predictions after every epoch. Frame ``i`` (one per
-    epoch, no intro frame) shows the model after epoch ``i``'s update beside
-    ``loss_curve_[:i + 1]`` (each loss is measured at the start of its
-    epoch), so the last frame is :func:`plot_training`'s picture.
+    that records its predictions after every epoch. Frame ``k`` draws the
+    model *before* epoch ``k``'s update beside ``loss_curve_[:k + 1]``, and
+    its title prints ``loss_curve_[k]``, the loss of the line it draws (with
+    ``batch_size=None``; with mini-batches ``loss_curve_[k]`` is the mean
+    over epoch ``k``'s batches). Frame 0 is the starting point (for
+    :class:`~numpynn.LinearRegressor`, :math:`m = b = 0`). One last frame
+    draws the trained model, :func:`plot_training`'s picture, and stays
+    ``hold`` seconds.
 
     Parameters
     ----------
@@ -208,13 +213,17 @@ def animate_training(estimator, X, y, *, fig=None, n_points=100, interval=100, l
         Milliseconds per frame.
     log : bool, default=False
         Logarithmic loss axis.
+    hold : float, default=2.0
+        Seconds the last frame (the trained model) stays before the end or
+        a loop restarts: it is repeated, and the Pillow writer merges the
+        repeats into one long frame.
 
     Returns
     -------
     anim : matplotlib.animation.FuncAnimation
-        ``n_iter_`` frames. Save with the Pillow writer (no ffmpeg needed):
-        ``anim.save("learning.gif", writer="pillow")``, or write the same
-        frames faster with :func:`save_training_gif`.
+        ``n_iter_ + 1`` distinct frames. Save with the Pillow writer (no
+        ffmpeg needed): ``anim.save("learning.gif", writer="pillow")``, or
+        write the same frames faster with :func:`save_training_gif`.
 
     Examples
     --------
@@ -226,18 +235,20 @@ def animate_training(estimator, X, y, *, fig=None, n_points=100, interval=100, l
     >>> with tempfile.TemporaryDirectory() as tmp:
     ...     anim.save(os.path.join(tmp, "a.gif"), writer="pillow", dpi=40)
     ...     with Image.open(os.path.join(tmp, "a.gif")) as gif:
-    ...         gif.n_frames
-    5
+    ...         gif.n_frames                        # 5 epochs, then the trained model
+    6
     """
     from matplotlib.animation import FuncAnimation
 
     fig = _p.new_figure(fig)
     update, n_frames = _p.learning_frames(estimator, X, y, fig, n_points, log)
-    return FuncAnimation(fig, update, frames=n_frames, interval=interval, repeat=False)
+    repeats = max(round(1000 * hold / interval) - 1, 0)
+    frames = list(range(n_frames)) + [n_frames - 1] * repeats
+    return FuncAnimation(fig, update, frames=frames, interval=interval, repeat=False)
 
 
 def save_training_gif(estimator, X, y, path, *, fig=None, fps=10, dpi=72, n_points=100,
-                      log=False):
+                      log=False, hold=2.0):
     """Write :func:`animate_training`'s frames to a GIF, one draw per frame.
 
     Gives the frames of ``animate_training(...).save(path, writer="pillow")``
@@ -248,8 +259,9 @@ def save_training_gif(estimator, X, y, path, *, fig=None, fps=10, dpi=72, n_poin
 
     Parameters
     ----------
-    estimator, X, y, fig, n_points, log
-        As for :func:`animate_training`.
+    estimator, X, y, fig, n_points, log, hold
+        As for :func:`animate_training`; the last frame lasts ``hold``
+        seconds (at least one frame's time).
     path : str or path-like
         The ``.gif`` to write.
     fps : float, default=10
@@ -260,7 +272,8 @@ def save_training_gif(estimator, X, y, path, *, fig=None, fps=10, dpi=72, n_poin
     Returns
     -------
     n_frames : int
-        One per recorded epoch (``n_iter_``).
+        ``n_iter_ + 1``: the model before each epoch's update, then the
+        trained model.
 
     Examples
     --------
@@ -270,7 +283,7 @@ def save_training_gif(estimator, X, y, path, *, fig=None, fps=10, dpi=72, n_poin
     >>> with tempfile.TemporaryDirectory() as tmp:
     ...     save_training_gif(LinearRegressor(max_iter=4, tol=None), X, y,
     ...                       os.path.join(tmp, "a.gif"), dpi=40)
-    4
+    5
     """
     from PIL import Image
 
@@ -289,8 +302,10 @@ def save_training_gif(estimator, X, y, path, *, fig=None, fps=10, dpi=72, n_poin
         for artist in update(i):
             fig.draw_artist(artist)
         frames.append(Image.fromarray(np.asarray(canvas.buffer_rgba())).convert("RGB"))
+    step = round(1000 / fps)
+    durations = [step] * (n_frames - 1) + [max(step, round(1000 * hold))]
     frames[0].save(path, save_all=True, append_images=frames[1:], loop=0,
-                   duration=round(1000 / fps))
+                   duration=durations)
     return n_frames
 
 

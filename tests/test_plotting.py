@@ -1,5 +1,6 @@
 """numpynn.plotting: assert on what is drawn, not only that calls return."""
 
+import re
 import subprocess
 import sys
 import warnings
@@ -149,15 +150,74 @@ def test_plot_training_is_fit_and_loss(tutorial):
 
 
 # -- animation --------------------------------------------------------------------------
-def test_animation_gif_has_one_frame_per_epoch(tutorial, tmp_path):
+def _frames(est, X, y, n_points):
+    """``(update, n_frames, fig)`` of the animation, as both public functions draw it."""
+    from numpynn._plotting import learning_frames
+
+    fig = plt.figure(figsize=(6, 3))
+    update, n_frames = learning_frames(est, X, y, fig, n_points, False)
+    return update, n_frames, fig
+
+
+@pytest.mark.parametrize("make", [
+    lambda: _gd(max_iter=7),
+    lambda: make_pipeline(StandardScaler(), TwoLayerNet(
+        hidden_units=4, max_iter=6, tol=None, alpha=0.0, batch_size=None, random_state=0)),
+    lambda: make_pipeline(StandardScaler(), TwoLayerNet(
+        hidden_units=3, max_iter=5, tol=None, alpha=0.0, batch_size=None, optimizer="sgd",
+        learning_rate=0.3)),                                  # random_state=None
+])
+def test_each_frame_draws_the_line_whose_loss_its_title_prints(make):
+    # X is the grid itself, so the drawn line is the predictions at the data and
+    # its half-MSE can be computed independently of the code drawing it.
+    X = np.linspace(-2.0, 3.0, 40).reshape(-1, 1)
+    y = 3.0 * X[:, 0] - 1.0 + np.sin(5 * X[:, 0])
+    est = make()
+    update, n_frames, fig = _frames(est, X, y, n_points=40)
+    line = fig.axes[0].get_lines()[0]
+    assert_array_equal(line.get_xdata(), X[:, 0])
+    n_epochs, drawn = n_frames - 1, []
+    for k in range(n_frames):
+        update(k)
+        title = fig.get_suptitle()
+        loss = 0.5 * np.mean((line.get_ydata() - y) ** 2)
+        if k < n_epochs:
+            assert f"epoch {k} of {n_epochs - 1}" in title
+            printed = float(re.search(r"loss (\S+)$", title).group(1))
+            assert loss == pytest.approx(printed, rel=1e-3)           # 4 significant digits
+            drawn.append(loss)
+        else:
+            assert "trained model" in title
+    final = est[-1] if hasattr(est, "steps") else est
+    if final.random_state is None:
+        return                  # unseeded: no second fit can replay it, the titles must do
+    ref = clone(est).fit(X, y)
+    # Frame k is gradient descent before its k-th update, frame 0 the starting point.
+    ref_curve = ref[-1].loss_curve_ if hasattr(ref, "steps") else ref.loss_curve_
+    assert_allclose(drawn, ref_curve, rtol=1e-10)
+    assert_allclose(line.get_ydata(), ref.predict(X), rtol=1e-10, atol=1e-12)
+
+
+def test_first_frame_of_linear_regression_is_m_b_zero(tutorial):
+    X, y = tutorial
+    update, n_frames, fig = _frames(_gd(max_iter=3), X, y, n_points=50)
+    update(0)
+    assert_array_equal(fig.axes[0].get_lines()[0].get_ydata(), np.zeros(50))
+    assert fig.get_suptitle().endswith(f"loss {0.5 * np.mean(y ** 2):.4g}")
+    assert n_frames == 4
+
+
+def test_animation_gif_holds_the_trained_model(tutorial, tmp_path):
     X, y = tutorial
     est = _gd(max_iter=7)
     fig = plt.figure(figsize=(6, 3))
-    anim = animate_training(est, X, y, fig=fig)
+    anim = animate_training(est, X, y, fig=fig, interval=100, hold=1.5)
     anim.save(tmp_path / "a.gif", writer="pillow", dpi=30)
     ref = clone(est).fit(X, y)
     with Image.open(tmp_path / "a.gif") as gif:
-        assert gif.n_frames == ref.n_iter_ == 7
+        assert gif.n_frames == ref.n_iter_ + 1 == 8                   # repeats merged
+        gif.seek(gif.n_frames - 1)
+        assert gif.info["duration"] == 1500
     # After saving, the figure shows the last frame: the fitted line and loss_curve_.
     ax_fit, ax_loss = fig.axes
     line = ax_fit.get_lines()[0]
@@ -166,18 +226,20 @@ def test_animation_gif_has_one_frame_per_epoch(tutorial, tmp_path):
     assert not hasattr(est, "coef_")                                  # a clone was fitted
 
 
-def test_save_training_gif_frames_move(tutorial, tmp_path):
+def test_save_training_gif_frames_move_and_the_last_stays(tutorial, tmp_path):
     X, y = tutorial
     user_cb = []
     est = _gd(max_iter=5, callbacks=[lambda e, logs: user_cb.append(logs["epoch"])])
-    n = save_training_gif(est, X, y, tmp_path / "b.gif", dpi=30)
-    frames = []
+    n = save_training_gif(est, X, y, tmp_path / "b.gif", dpi=30, fps=10, hold=2.0)
+    frames, durations = [], []
     with Image.open(tmp_path / "b.gif") as gif:
-        assert n == gif.n_frames == 5
+        assert n == gif.n_frames == 6
         for k in range(n):
             gif.seek(k)
             frames.append(np.asarray(gif.convert("RGB"), dtype=np.int16))
+            durations.append(gif.info["duration"])
     assert all(np.abs(a - b).sum() > 0 for a, b in zip(frames, frames[1:], strict=False))
+    assert durations == [100] * 5 + [2000]
     assert len(est.callbacks) == 1                                     # param untouched
 
 
@@ -185,7 +247,7 @@ def test_animation_of_a_network_in_a_pipeline(tutorial, tmp_path):
     X, y = tutorial
     net = make_pipeline(StandardScaler(), TwoLayerNet(hidden_units=4, max_iter=6, tol=None,
                                                       random_state=0))
-    assert save_training_gif(net, X, y, tmp_path / "c.gif", dpi=30) == 6
+    assert save_training_gif(net, X, y, tmp_path / "c.gif", dpi=30) == 7
 
 
 def test_animation_needs_epochs(tutorial):
@@ -223,6 +285,25 @@ def test_newton_step_lands_on_the_least_squares_solution(tutorial, alpha):
     assert_allclose(ax.collections[0].levels[0], L_min, rtol=1e-9)
     lo, hi = ax.get_xlim(), ax.get_ylim()
     assert lo[0] < step.xy[0] < lo[1] and hi[0] < step.xy[1] < hi[1]
+
+
+def test_surface_colour_bar_is_readable_near_the_minimum(tutorial):
+    X, y = tutorial
+    ax = plot_loss_surface(_gd(max_iter=61), X, y)
+    filled = ax.collections[0]
+    levels = np.asarray(filled.levels)
+    excess = levels[1:] - levels[0]
+    assert_allclose(excess[1:] / excess[:-1], excess[1] / excess[0], rtol=1e-9)  # geometric
+    assert excess[0] < 2e-3 * excess[-1]
+    # Every band its own colour, the ones near the minimum too.
+    mids = (levels[1:] + levels[:-1]) / 2
+    colours = {tuple(np.round(filled.cmap(filled.norm(v)), 6)) for v in mids}
+    assert len(colours) == len(mids)
+    # The colour bar labels levels down near the minimum, where descent ends.
+    bar = ax.figure.axes[-1]
+    ticks = np.array([t for t in bar.get_yticks() if levels[0] <= t <= levels[-1]])
+    assert np.sum(ticks - levels[0] < 0.01 * excess[-1]) >= 3
+    assert all(lbl.get_text() for lbl in bar.get_yticklabels())
 
 
 @pytest.mark.parametrize("alpha", [0.0, 3.0])
@@ -324,3 +405,21 @@ def test_import_numpynn_does_not_import_matplotlib():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_plotting_and_parallel_load_lazily_from_the_package():
+    code = ("import sys, numpynn\n"
+            "assert 'matplotlib' not in sys.modules and 'dask' not in sys.modules\n"
+            "assert 'numpynn.plotting' not in sys.modules\n"
+            "assert callable(numpynn.plotting.plot_fit)\n"
+            "assert callable(numpynn.parallel.fit_lstsq_dask)\n"
+            "assert 'matplotlib.pyplot' not in sys.modules and 'dask' not in sys.modules\n"
+            "assert {'plotting', 'parallel'} <= set(dir(numpynn))\n"
+            "try:\n"
+            "    numpynn.no_such_thing\n"
+            "except AttributeError as exc:\n"
+            "    print(exc)\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "module 'numpynn' has no attribute 'no_such_thing'"

@@ -8,6 +8,7 @@ fitting a line to ``log10(count)`` gives the doubling time. On the raw
 scale the same data is a hockey stick, and the talk bends a line into it
 with a few ReLU units, :math:`f(x) = \sum_i n_i\,\mathrm{relu}(m_i x + b_i)`.
 """
+# sphinx_gallery_thumbnail_number = 2
 
 # %%
 # The data
@@ -15,7 +16,6 @@ with a few ReLU units, :math:`f(x) = \sum_i n_i\,\mathrm{relu}(m_i x + b_i)`.
 # :func:`numpynn.datasets.load_moore` returns one row per chip, 1971 to
 # 2020: ``X`` is the year (shape ``(n, 1)``), ``y`` the transistor count.
 # The talk's own six points (1971-1985, given in thousands) are shown too.
-# sphinx_gallery_thumbnail_number = 2
 import matplotlib.pyplot as plt
 import numpy as np
 from sklearn.pipeline import make_pipeline

@@ -8,11 +8,11 @@ the path gradient descent took, and the hidden units of a network. Each
 function draws on a matplotlib Axes (``ax=``) and returns it; none calls
 ``plt.show()``.
 """
+# sphinx_gallery_thumbnail_number = 2
 
 # %%
 # Fit and loss, side by side
 # --------------------------
-# sphinx_gallery_thumbnail_number = 2
 import matplotlib.pyplot as plt
 import numpy as np
 from sklearn.datasets import make_regression
@@ -59,4 +59,7 @@ plt.show()
 # %%
 # :func:`~numpynn.plotting.animate_training` and
 # :func:`~numpynn.plotting.save_training_gif` turn the first figure into an
-# animation, one frame per epoch (``numpynn demo`` writes one).
+# animation: frame *k* draws the line before epoch *k*'s update, whose loss
+# ``loss_curve_[k]`` its title prints (frame 0 is the start, m = b = 0), and
+# a last frame, held for two seconds, draws the trained model
+# (``numpynn demo`` writes one).

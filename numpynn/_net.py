@@ -38,7 +38,7 @@ class TwoLayerNet(CallbackSupportMixin, RegressorMixin, BaseEstimator):
         tolerance, at most 15000 loss evaluations; ``learning_rate``,
         ``batch_size`` and ``shuffle`` do not apply, ``partial_fit`` and
         ``early_stopping`` are refused (``X_val`` is still recorded).
-    learning_rate : float, default=0.01
+    learning_rate : float, default=0.001
     max_iter : int, default=200
         Maximum epochs.
     batch_size : int, "auto" or None, default="auto"
@@ -54,7 +54,7 @@ class TwoLayerNet(CallbackSupportMixin, RegressorMixin, BaseEstimator):
     tol, n_iter_no_change, shuffle, random_state, warm_start, verbose,
     early_stopping, validation_fraction, callbacks
         As in :class:`LinearRegressor`. ``random_state`` also seeds the
-        initial weights (He for ReLU, Glorot otherwise;
+        initial weights (Glorot uniform;
         :func:`numpynn.kernels.init_params`).
 
     Attributes
@@ -95,7 +95,7 @@ class TwoLayerNet(CallbackSupportMixin, RegressorMixin, BaseEstimator):
     }
 
     def __init__(self, *, hidden_units=100, activation="relu", optimizer="adam",
-                 learning_rate=0.01, max_iter=200, batch_size="auto", alpha=1e-4,
+                 learning_rate=0.001, max_iter=200, batch_size="auto", alpha=1e-4,
                  momentum=0.9, nesterov=False, beta_1=0.9, beta_2=0.999,
                  epsilon=1e-8, tol=1e-4, n_iter_no_change=10, shuffle=True,
                  random_state=None, warm_start=False, verbose=False,

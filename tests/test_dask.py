@@ -151,7 +151,7 @@ def test_incremental_two_layer_net_learns_a_curve_from_chunks(client, rng):
     x = rng.uniform(-3, 3, size=(12000, 1))
     y = np.sin(x[:, 0]) + 0.05 * rng.normal(size=12000)
     dX, dy = da.from_array(x[:10000], chunks=2500), da.from_array(y[:10000], chunks=2500)
-    inc = wrappers.Incremental(TwoLayerNet(hidden_units=30, random_state=0),
+    inc = wrappers.Incremental(TwoLayerNet(hidden_units=30, learning_rate=0.01, random_state=0),
                                random_state=0)
     for _ in range(3):
         inc.partial_fit(dX, dy)

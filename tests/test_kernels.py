@@ -168,14 +168,16 @@ def test_update_params_is_a_gradient_step_and_lowers_the_loss(rng):
     assert compute_loss(y, forward_prop(X, params)[0]) < before
 
 
-def test_init_params_he_and_glorot_scales():
+def test_init_params_glorot_scales():
     rng = np.random.default_rng(0)
-    he = init_params((400, 300, 1), "relu", rng)["W1"]
-    assert_allclose(he.std(), np.sqrt(2 / 400), rtol=0.02)
-    glorot = init_params((400, 300, 1), "tanh", rng)["W1"]
     bound = np.sqrt(6 / 700)
-    assert np.abs(glorot).max() <= bound
-    assert_allclose(glorot.std(), bound / np.sqrt(3), rtol=0.02)
+    for activation in ("relu", "tanh"):
+        p = init_params((400, 300, 1), activation, rng)
+        assert np.abs(p["W1"]).max() <= bound
+        assert_allclose(p["W1"].std(), bound / np.sqrt(3), rtol=0.02)   # U(+-b): b / sqrt(3)
+        bias_bound = bound if activation == "relu" else 1 / np.sqrt(400)
+        assert np.abs(p["b1"]).max() <= bias_bound
+        assert np.abs(p["b1"]).max() > 0.9 * bias_bound
 
 
 def test_init_params_is_determined_by_the_generator():

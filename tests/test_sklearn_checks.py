@@ -25,9 +25,9 @@ ESTIMATORS = [
     LinearRegressor(solver="newton"),
     LinearRegressor(alpha=0.1),
     TwoLayerNet(),
-    TwoLayerNet(optimizer="sgd", activation="tanh"),
-    TwoLayerNet(optimizer="momentum", nesterov=True, activation="sigmoid"),
-    TwoLayerNet(activation="linear", hidden_units=3),
+    TwoLayerNet(optimizer="sgd", activation="tanh", learning_rate=0.01),
+    TwoLayerNet(optimizer="momentum", nesterov=True, activation="sigmoid", learning_rate=0.01),
+    TwoLayerNet(activation="linear", hidden_units=3, learning_rate=0.01),
     TwoLayerNet(optimizer="lbfgs", hidden_units=8),
 ]
 

@@ -6,8 +6,7 @@ from numpy.testing import assert_allclose
 
 sm = pytest.importorskip("statsmodels.api")
 
-from test_nist import load, lre  # noqa: E402
-
+from benchmarks.nist import load, lre  # noqa: E402
 from numpynn.datasets import load_moore  # noqa: E402
 from numpynn.inference import (  # noqa: E402
     coef_cov,

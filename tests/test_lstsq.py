@@ -6,10 +6,10 @@ NIST's certified problems are in test_nist.py; inference in test_inference.py.
 import numpy as np
 import pytest
 import scipy.sparse as sp
-from exact_lstsq import exact_lstsq
 from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.linear_model import LinearRegression, Ridge
 
+from benchmarks.nist import exact_lstsq
 from numpynn.losses import compute_loss
 from numpynn.lstsq import (
     SMALL_SIZE,

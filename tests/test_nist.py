@@ -10,17 +10,13 @@ with their provenance. Accuracy is the log relative error
 the number of correct significant digits.
 """
 
-import json
-from pathlib import Path
-
 import numpy as np
 import pytest
-from exact_lstsq import exact_lstsq
 
+from benchmarks.nist import exact_lstsq, load, lre
 from numpynn.inference import summarize
 from numpynn.lstsq import lstsq_fit, lstsq_merge, lstsq_solve, lstsq_update, newton_step
 
-DATA = Path(__file__).resolve().parent / "data" / "nist"
 NAMES = ["Norris", "Pontius", "NoInt1", "NoInt2", "Filip", "Longley",
          "Wampler1", "Wampler2", "Wampler3", "Wampler4", "Wampler5"]
 
@@ -36,28 +32,6 @@ TARGET = {"Norris": 13.3, "Pontius": 12.5, "NoInt1": 14.2, "NoInt2": 14.5, "Fili
 ONE_PASS = {"Norris": 12.0, "Pontius": 11.1, "NoInt1": 14.4, "NoInt2": 14.7, "Filip": 6.3,
             "Longley": 12.5, "Wampler1": 8.9, "Wampler2": 12.3, "Wampler3": 8.9,
             "Wampler4": 6.9, "Wampler5": 4.9}
-
-
-def load(name):
-    """``X, y, fit_intercept, certified`` of one data set (design as NIST defines it)."""
-    with open(DATA / f"{name}.json", encoding="utf-8") as f:
-        d = json.load(f)
-    model, data = d["model"], d["data"]
-    if model["kind"] == "polynomial":
-        x = np.array(data["x"], dtype=np.float64)
-        X = np.column_stack([x ** j for j in range(1, model["degree"] + 1)])
-    else:
-        X = np.column_stack([np.array(data[c], dtype=np.float64) for c in model["predictors"]])
-    return X, np.array(data["y"], dtype=np.float64), model["intercept"], d["certified"]
-
-
-def lre(estimate, certified):
-    """Log relative error per entry, capped at 15 (absolute error where certified is 0)."""
-    est = np.atleast_1d(np.asarray(estimate, float))
-    cert = np.atleast_1d(np.asarray(certified, float))
-    err = np.abs(est - cert) / np.where(cert == 0, 1.0, np.abs(cert))
-    with np.errstate(divide="ignore"):
-        return np.minimum(np.where(err == 0, 15.0, -np.log10(err)), 15.0)
 
 
 def theta(solution, fit_intercept):

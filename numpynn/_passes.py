@@ -9,6 +9,9 @@ the data; everything else works on the small triangle.
 
 from __future__ import annotations
 
+import os
+from concurrent.futures import ThreadPoolExecutor
+
 import numpy as np
 
 from . import _exact
@@ -57,14 +60,17 @@ def householder(R, X, Y, sw, x_shift, y_shift, fit_intercept, rows=None):
     """Fold the rows into the triangle ``R`` by one Householder QR per block.
 
     ``R`` is ``(p, p)`` or ``None``; returns the ``(p, p)`` triangle of all
-    rows. Each QR stacks the block over ``R``, so it runs in cache; a loop
-    of many small QRs runs on one BLAS thread (:mod:`numpynn._blas`).
+    rows. Each QR stacks the block over ``R``, so it runs in cache, on one
+    BLAS thread (:mod:`numpynn._blas`).
     """
     n = X.shape[0]
     p = int(fit_intercept) + X.shape[1] + Y.shape[1]
     rows = rows or default_rows(p)
-    small = n > rows and 2 * rows * p * p < 8 * SMALL_FLOPS
-    with single_threaded_blas(small):
+    # each QR is small (a block of about 1 MB): threads only wait for each other,
+    # and on a busy machine a multi-threaded QR of 3000 x 22 was measured at
+    # 135 ms against 1 ms on one thread; below ~1e6 flops the switch costs more
+    flops = 2 * min(n, rows) * p * p
+    with single_threaded_blas(flops < 8 * SMALL_FLOPS and n * p * p > 1e6):
         for start, stop in blocks(n, rows):
             m = stop - start
             M = np.empty((m + (0 if R is None else p), p))                # (m [+ p], p)
@@ -103,28 +109,79 @@ def design_rows(X, sw, start, stop, x_shift, fit_intercept):
     return A
 
 
-def gram(X, Y, sw, fit_intercept, rows=None):
+def blas_threads():
+    """The number of threads BLAS may use now (respects ``threadpool_limits``)."""
+    from . import _blas
+
+    controller = _blas._controller()
+    if controller is None:
+        return os.cpu_count() or 1
+    return max((lib.num_threads for lib in controller.select(user_api="blas").lib_controllers),
+               default=1)
+
+
+#: Blocks per segment of :func:`reduce_blocks`: fixed, so that the order of
+#: the floating-point sums, hence the result, never depends on the threads.
+SEGMENT_BLOCKS = 8
+
+
+def _add(a, b):
+    return tuple(x + y for x, y in zip(a, b, strict=True))
+
+
+def reduce_blocks(fn, n, rows, workers=1, add=_add):
+    """``sum(fn(start, stop))`` over the row blocks, in threads, deterministically.
+
+    ``fn`` returns a tuple of arrays for one block, ``add`` adds two such
+    tuples (elementwise by default). Consecutive blocks are
+    grouped in segments of ``SEGMENT_BLOCKS``; each segment is summed in
+    order (by whichever of ``workers`` threads takes it), then the
+    segments in order. The BLAS calls of ``fn`` release the GIL, so two
+    threads read ``X`` at twice the speed of one when two cores are free
+    (run them with BLAS on one thread each).
+    """
+    bounds = list(blocks(n, rows))
+    segments = [bounds[i:i + SEGMENT_BLOCKS] for i in range(0, len(bounds), SEGMENT_BLOCKS)]
+
+    def run(segment):
+        total = None
+        for start, stop in segment:
+            part = fn(start, stop)
+            total = part if total is None else add(total, part)
+        return total
+
+    if workers > 1 and len(segments) > 1:
+        with ThreadPoolExecutor(min(workers, len(segments))) as pool:
+            parts = list(pool.map(run, segments))
+    else:
+        parts = [run(seg) for seg in segments]
+    total = parts[0]
+    for part in parts[1:]:
+        total = add(total, part)
+    return total
+
+
+def gram(X, Y, sw, fit_intercept, rows=None, workers=1):
     """``M^T M`` for ``M = sqrt(w)[1, X, Y]`` (unshifted), block by block.
 
     ``X^T X`` of each cached block is one ``syrk`` on a view of ``X`` (no
     copy of a float64 array), and ``X^T [1, Y]`` rides along while the
     block is in cache: one read of ``X`` in all. Returns ``(p, p)``. Run
     it with BLAS on one thread (:func:`numpynn._blas.single_threaded_blas`):
-    the calls are small.
+    the calls are small; ``workers`` threads share the blocks.
     """
     n, d = X.shape
-    rows = rows or default_rows(d, 1 << 16)
-    Gxx, Gxu, Guu = 0.0, 0.0, 0.0
-    for start, stop in blocks(n, rows):
+
+    def block(start, stop):
         Xb = _block(X, sw, start, stop)                              # (m, d)
         U = np.asarray(Y[start:stop], np.float64)                    # (m, k)
         if fit_intercept:
             U = np.hstack([np.ones((stop - start, 1)), U])           # (m, 1 + k)
         if sw is not None:
             U = U * np.sqrt(np.asarray(sw[start:stop], np.float64))[:, None]
-        Gxx = Gxx + Xb.T @ Xb                                        # (d, d) syrk
-        Gxu = Gxu + Xb.T @ U                                         # (d, u)
-        Guu = Guu + U.T @ U                                          # (u, u)
+        return Xb.T @ Xb, Xb.T @ U, U.T @ U                          # syrk, (d, u), (u, u)
+
+    Gxx, Gxu, Guu = reduce_blocks(block, n, rows or default_rows(d, 1 << 16), workers)
     if not fit_intercept:
         return np.block([[Gxx, Gxu], [Gxu.T, Guu]])
     return np.block([[Guu[:1, :1], Gxu[:, :1].T, Guu[:1, 1:]],
@@ -132,26 +189,24 @@ def gram(X, Y, sw, fit_intercept, rows=None):
                      [Guu[1:, :1], Gxu[:, 1:].T, Guu[1:, 1:]]])
 
 
-def residual_pass(X, Y, sw, coef, intercept, fit_intercept, rows=None):
+def residual_pass(X, Y, sw, coef, intercept, fit_intercept, rows=None, workers=1):
     """``g = [1, X]^T W E`` and ``S = E^T W E`` for ``E = Y - intercept - X coef``, float64.
 
     Unshifted; returns ``g`` of shape ``(p_A, k)`` and ``S`` of shape ``(k, k)``.
     """
     n, d = X.shape
-    k = coef.shape[1]
-    rows = rows or default_rows(d, 1 << 16)
-    g, s0, S = np.zeros((d, k)), np.zeros(k), np.zeros((k, k))
-    for start, stop in blocks(n, rows):
+
+    def block(start, stop):
         Xb = _block(X, None, start, stop)                            # (m, d)
         E = np.asarray(Y[start:stop], np.float64) - Xb @ coef - intercept   # (m, k)
         WE = E if sw is None else E * np.asarray(sw[start:stop], np.float64)[:, None]
-        g += Xb.T @ WE
-        s0 += WE.sum(axis=0)
-        S += E.T @ WE
+        return Xb.T @ WE, WE.sum(axis=0), E.T @ WE
+
+    g, s0, S = reduce_blocks(block, n, rows or default_rows(d, 1 << 16), workers)
     return (np.vstack([s0, g]) if fit_intercept else g), S
 
 
-def residual_pass_dd(X, Y, sw, theta, fit_intercept, rows=None):
+def residual_pass_dd(X, Y, sw, theta, fit_intercept, rows=None, workers=1):
     """As :func:`residual_pass` in double-double, unshifted: the exact data's gradient.
 
     ``theta`` is ``(coef, intercept, coef_lo, intercept_lo)``, the
@@ -161,15 +216,20 @@ def residual_pass_dd(X, Y, sw, theta, fit_intercept, rows=None):
     g_lo)`` of shape ``(p_A, k)`` each, and ``S = E^T W E`` of shape ``(k, k)``.
     """
     d, k = theta[0].shape
-    rows = rows or max(64, (1 << 15) // (d * k))
-    p_a = int(fit_intercept) + d
-    g_hi, g_lo, S = np.zeros((p_a, k)), np.zeros((p_a, k)), np.zeros((k, k))
-    for start, stop in blocks(X.shape[0], rows):
+
+    def block(start, stop):
         Xb, Yb = raw(X, Y, start, stop)
         wb = None if sw is None else np.asarray(sw[start:stop], np.float64)
         hi, lo = _exact.residual_dd(Xb, Yb, *theta)                  # (m, k)
         gh, gl = _exact.gradient_dd(Xb, wb, hi, lo, fit_intercept)   # (p_A, k)
-        g_hi, e = _exact.two_sum(g_hi, gh)
-        g_lo += e + gl
-        S += hi.T @ (hi if wb is None else hi * wb[:, None])
+        return gh, gl, hi.T @ (hi if wb is None else hi * wb[:, None])
+
+    g_hi, g_lo, S = reduce_blocks(block, X.shape[0], rows or max(64, (1 << 15) // (d * k)),
+                                  workers, add=_add_dd)
     return _exact.two_sum(g_hi, g_lo), S
+
+
+def _add_dd(a, b):
+    """Add ``(g_hi, g_lo, S)`` partial sums, the gradient in double-double."""
+    hi, e = _exact.two_sum(a[0], b[0])
+    return hi, a[1] + b[1] + e, a[2] + b[2]

@@ -32,7 +32,7 @@ from . import _triangle as tri
 EPS = np.finfo(np.float64).eps
 
 
-def fast_triangle(X, Y, sw, x_shift, y_shift, fit_intercept, max_cond):
+def fast_triangle(X, Y, sw, x_shift, y_shift, fit_intercept, max_cond, workers=1):
     """``R`` from the Cholesky factor of the Gram matrix, or ``None`` if ill-conditioned.
 
     The condition number checked is that of the *uncentred* ``[1, X]``
@@ -44,7 +44,7 @@ def fast_triangle(X, Y, sw, x_shift, y_shift, fit_intercept, max_cond):
     """
     k = Y.shape[1]
     p_a = int(fit_intercept) + X.shape[1]
-    G = _passes.gram(X, Y, sw, fit_intercept)                             # (p, p)
+    G = _passes.gram(X, Y, sw, fit_intercept, workers=workers)            # (p, p)
     D = np.sqrt(np.diag(G)[:p_a])                                          # (p_A,)
     if not np.all(D > 0):
         return None
@@ -95,7 +95,7 @@ def residual_update(S, dx, a, R_A):
     return S - dx.T @ a - a.T @ dx + Rdx.T @ Rdx
 
 
-def float64_step(state, x_s, an, X, Y, sw, alpha):
+def float64_step(state, x_s, an, X, Y, sw, alpha, workers=1):
     """One corrected semi-normal-equations step, float64 residuals.
 
     Takes and returns ``x_s`` in shifted coordinates; also returns
@@ -104,7 +104,7 @@ def float64_step(state, x_s, an, X, Y, sw, alpha):
     fi = state.fit_intercept
     R_A = tri.parts(state.R, len(state.x_shift), fi)[0]
     coef, intercept = tri.unshift(x_s, state.x_shift, state.y_shift, fi)
-    g, S = _passes.residual_pass(X, Y, sw, coef, intercept, fi)
+    g, S = _passes.residual_pass(X, Y, sw, coef, intercept, fi, workers=workers)
     a = shifted(g, state.x_shift, fi)
     g = a.copy()
     g[int(fi):] -= alpha * coef
@@ -112,7 +112,7 @@ def float64_step(state, x_s, an, X, Y, sw, alpha):
     return x_s + dx, residual_update(S, dx, a, R_A)
 
 
-def exact_steps(state, coef, intercept, an, X, Y, sw, alpha, max_steps):
+def exact_steps(state, coef, intercept, an, X, Y, sw, alpha, max_steps, workers=1):
     """Refinement with double-double residuals until the step stops shrinking.
 
     ``coef`` (d, k) and ``intercept`` (k,) are in the data's coordinates.
@@ -128,7 +128,7 @@ def exact_steps(state, coef, intercept, an, X, Y, sw, alpha, max_steps):
     theta = [coef, intercept, np.zeros_like(coef), np.zeros_like(intercept)]
     prev, steps, S = np.inf, 0, None
     for _ in range(max_steps):
-        (g, g_lo), S = _passes.residual_pass_dd(X, Y, sw, theta, fi)          # (p_A, k)
+        (g, g_lo), S = _passes.residual_pass_dd(X, Y, sw, theta, fi, workers=workers)
         a = shifted(g, state.x_shift, fi, g_lo)
         g = a.copy()
         g[int(fi):] -= alpha * (theta[0] + theta[2])

@@ -449,9 +449,10 @@ def lstsq_fit(X, y, sample_weight=None, *, fit_intercept=True, alpha=0.0, rtol=N
         raise ValueError(f"refine must be 'auto', True or False; got {refine!r}.")
     x_shift, y_shift = _shifts(X, Y, sample_weight, fit_intercept)
     if refine == "auto" and n * (int(fit_intercept) + d) > SMALL_SIZE:
-        with single_threaded_blas():                   # many small BLAS calls
+        workers = _passes.blas_threads()               # as many threads as BLAS would use,
+        with single_threaded_blas():                   # each running small BLAS calls
             fast = _fast_fit(X, Y, sample_weight, x_shift, y_shift, fit_intercept, alpha,
-                             rtol)
+                             rtol, workers)
         if fast is not None:
             return fast
     R = _passes.householder(None, X, Y, sample_weight, x_shift, y_shift, fit_intercept,
@@ -461,22 +462,25 @@ def lstsq_fit(X, y, sample_weight=None, *, fit_intercept=True, alpha=0.0, rtol=N
     if refine is False or an.rank < d:
         return LstsqFit(state, lstsq_solve(state, alpha=alpha, rtol=rtol, start=start))
     coef, intercept = _unshift(x_s, state)
-    coef, intercept, S, steps = _refine.exact_steps(state, coef, intercept, an, X, Y,
-                                                    sample_weight, alpha, MAX_REFINE)
+    workers = _passes.blas_threads() if n * d > SMALL_SIZE else 1
+    with single_threaded_blas(workers > 1):
+        coef, intercept, S, steps = _refine.exact_steps(state, coef, intercept, an, X, Y,
+                                                        sample_weight, alpha, MAX_REFINE,
+                                                        workers)
     x_s = tri.shift(coef, intercept, state.x_shift, state.y_shift, state.fit_intercept)
     return _refined(state, x_s, coef, intercept, S, an, alpha, steps)
 
 
-def _fast_fit(X, Y, sw, x_shift, y_shift, fit_intercept, alpha, rtol):
+def _fast_fit(X, Y, sw, x_shift, y_shift, fit_intercept, alpha, rtol, workers):
     """The Cholesky fast path and its float64 refinement; ``None`` if ill-conditioned."""
-    R = _refine.fast_triangle(X, Y, sw, x_shift, y_shift, fit_intercept, FAST_COND)
+    R = _refine.fast_triangle(X, Y, sw, x_shift, y_shift, fit_intercept, FAST_COND, workers)
     if R is None:
         return None
     state = LstsqState(R, x_shift, y_shift, *_counts(X.shape[0], sw), bool(fit_intercept))
     x_s, _, an, _ = _solve_shifted(state, alpha, rtol)
     if an.rank < X.shape[1]:
         return None
-    x_s, S = _refine.float64_step(state, x_s, an, X, Y, sw, alpha)
+    x_s, S = _refine.float64_step(state, x_s, an, X, Y, sw, alpha, workers)
     coef, intercept = _unshift(x_s, state)
     return _refined(state, x_s, coef, intercept, S, an, alpha, 1)
 

@@ -1,5 +1,8 @@
 """numpynn.inference against statsmodels OLS/WLS and NIST's certified standard deviations."""
 
+import re
+from pathlib import Path
+
 import numpy as np
 import pytest
 from numpy.testing import assert_allclose
@@ -190,3 +193,20 @@ def test_ridge_and_bad_arguments_are_refused(rng):
         prediction_interval(state, sol, X[:2], alpha=1.5)
     with pytest.raises(ValueError, match="feature_names has 2 names for 3 features"):
         summarize(state, sol, feature_names=["a", "b"])
+
+
+def test_the_inference_page_runs_and_prints_what_it_shows(capsys):
+    # docs/inference.md: each python block runs (in one namespace, in order) and
+    # prints exactly the text block that follows it
+    page = (Path(__file__).resolve().parent.parent / "docs" / "inference.md").read_text()
+    blocks = re.findall(r"```(python|text)\n(.*?)```", page, re.S)
+    namespace, checked = {}, 0
+    for (kind, body), (next_kind, shown) in zip(blocks, blocks[1:] + [("", "")], strict=True):
+        if kind != "python":
+            continue
+        exec(compile(body, "docs/inference.md", "exec"), namespace)  # noqa: S102
+        printed = capsys.readouterr().out
+        if next_kind == "text":
+            assert printed == shown, (printed, shown)
+            checked += 1
+    assert checked == 3

@@ -216,6 +216,35 @@ def _rel_err(coef, ref):
     return float(np.max(np.abs(coef - ref)) / np.max(np.abs(ref)))
 
 
+def _lstsq_row(X, y, times, res, mem):
+    """One row of the lstsq table: times, ratios, errors, peak memory."""
+    n, d = X.shape
+    # the reference: the exact least-squares solution of these float64 data
+    ref = lstsq_fit(X, y, refine=True).solution.coef[:, 0]
+    coefs = {"numpynn lstsq": res["numpynn lstsq"].coef_,
+             "numpynn lstsq_fit": res["numpynn lstsq_fit"].solution.coef[:, 0],
+             "sklearn LinearRegression": res["sklearn LinearRegression"].coef_,
+             "np.linalg.lstsq": res["np.linalg.lstsq"][:d]}
+    sk, chol = times["sklearn LinearRegression"], times["X.T @ X + Cholesky"]
+    return {
+        "n": n, "d": d,
+        "numpynn_s": times["numpynn lstsq"], "lstsq_fit_s": times["numpynn lstsq_fit"],
+        "sklearn_s": sk, "cholesky_s": chol, "np_lstsq_s": times["np.linalg.lstsq"],
+        "ratio": times["numpynn lstsq"] / sk,
+        "ratio_fit_vs_cholesky": times["numpynn lstsq_fit"] / chol,
+        "max_rel_coef_diff_vs_sklearn": _rel_err(coefs["numpynn lstsq"],
+                                                 coefs["sklearn LinearRegression"]),
+        "max_rel_coef_err_numpynn": _rel_err(coefs["numpynn lstsq"], ref),
+        "max_rel_coef_err_lstsq_fit": _rel_err(coefs["numpynn lstsq_fit"], ref),
+        "max_rel_coef_err_sklearn": _rel_err(coefs["sklearn LinearRegression"], ref),
+        "max_rel_coef_err_np_lstsq": _rel_err(coefs["np.linalg.lstsq"], ref),
+        "numpynn_peak_MB": mem.get("numpynn lstsq", np.nan) / 1e6,
+        "lstsq_fit_peak_MB": mem.get("numpynn lstsq_fit", np.nan) / 1e6,
+        "sklearn_peak_MB": mem.get("sklearn LinearRegression", np.nan) / 1e6,
+        "X_MB": X.nbytes / 1e6,
+    }
+
+
 def case_lstsq(cfg):
     """lstsq (the estimator and the in-memory function) vs LinearRegression,
     X.T @ X + Cholesky and np.linalg.lstsq, on well-conditioned tall data."""
@@ -230,33 +259,10 @@ def case_lstsq(cfg):
                    "X.T @ X + Cholesky": partial(_cholesky, X, y),
                    "np.linalg.lstsq": partial(_np_lstsq, X, y)}
         times, res = interleaved(runners, cfg["repeats"], settle=cfg["settle"])
-        # the reference: the exact least-squares solution of these float64 data
-        ref = lstsq_fit(X, y, refine=True).solution.coef[:, 0]
-        coefs = {"numpynn lstsq": res["numpynn lstsq"].coef_,
-                 "numpynn lstsq_fit": res["numpynn lstsq_fit"].solution.coef[:, 0],
-                 "sklearn LinearRegression": res["sklearn LinearRegression"].coef_,
-                 "X.T @ X + Cholesky": None, "np.linalg.lstsq": res["np.linalg.lstsq"][:d]}
         mem = ({k: peak_memory(runners[k]) for k in ("numpynn lstsq", "numpynn lstsq_fit",
                                                      "sklearn LinearRegression")}
                if cfg["memory"] else {})
-        sk, chol = times["sklearn LinearRegression"], times["X.T @ X + Cholesky"]
-        rows.append({
-            "n": n, "d": d,
-            "numpynn_s": times["numpynn lstsq"], "lstsq_fit_s": times["numpynn lstsq_fit"],
-            "sklearn_s": sk, "cholesky_s": chol, "np_lstsq_s": times["np.linalg.lstsq"],
-            "ratio": times["numpynn lstsq"] / sk,
-            "ratio_fit_vs_cholesky": times["numpynn lstsq_fit"] / chol,
-            "max_rel_coef_diff_vs_sklearn": _rel_err(coefs["numpynn lstsq"],
-                                                     coefs["sklearn LinearRegression"]),
-            "max_rel_coef_err_numpynn": _rel_err(coefs["numpynn lstsq"], ref),
-            "max_rel_coef_err_lstsq_fit": _rel_err(coefs["numpynn lstsq_fit"], ref),
-            "max_rel_coef_err_sklearn": _rel_err(coefs["sklearn LinearRegression"], ref),
-            "max_rel_coef_err_np_lstsq": _rel_err(coefs["np.linalg.lstsq"], ref),
-            "numpynn_peak_MB": mem.get("numpynn lstsq", np.nan) / 1e6,
-            "lstsq_fit_peak_MB": mem.get("numpynn lstsq_fit", np.nan) / 1e6,
-            "sklearn_peak_MB": mem.get("sklearn LinearRegression", np.nan) / 1e6,
-            "X_MB": X.nbytes / 1e6,
-        })
+        rows.append(_lstsq_row(X, y, times, res, mem))
     return {"rows": rows, "settings": {
         "repeats": cfg["repeats"],
         "reference": "the exact least-squares solution of the float64 data "

@@ -32,109 +32,19 @@ mergeable across blocks):
 
 from __future__ import annotations
 
-from typing import NamedTuple
-
 import numpy as np
 from scipy import stats
 from scipy.linalg import solve_triangular
 
 from . import _passes
 from . import _triangle as tri
+from ._robust import RobustMeat, merge_meats, robust_meat
+from ._summary import Summary
 
 __all__ = ["Summary", "RobustMeat", "robust_meat", "merge_meats", "coef_cov", "summarize",
            "predict_std", "prediction_interval"]
 
 COV_TYPES = ("nonrobust", "HC0", "HC1", "HC2", "HC3")
-
-
-class RobustMeat(NamedTuple):
-    """The middle of the sandwich covariances, one per HC type and output.
-
-    In the orthonormal coordinates :math:`q_i = R_A^{-\\top} a_i` of the
-    state's factor; sums over rows, so the meats of disjoint row blocks
-    add up (:func:`merge_meats`). HC1 is HC0 rescaled.
-
-    Attributes
-    ----------
-    hc0, hc2, hc3 : ndarray of shape (k, p, p)
-        ``p = fit_intercept + d``.
-
-    Examples
-    --------
-    >>> from numpynn.lstsq import lstsq_fit
-    >>> X = np.array([[0.0], [1.0], [2.0], [3.0]]); y = np.array([0.0, 1.0, 1.0, 3.0])
-    >>> state, sol = lstsq_fit(X, y)
-    >>> robust_meat(X, y, None, state, sol).hc0.shape
-    (1, 2, 2)
-    """
-
-    hc0: np.ndarray
-    hc2: np.ndarray
-    hc3: np.ndarray
-
-
-class Summary(NamedTuple):
-    """Inference for a least-squares fit; ``str()`` is a readable table.
-
-    Arrays have the intercept first (when fitted). With one output the
-    per-output fields are 1-D (``coef`` of shape ``(n_coef,)``, ``r2`` a
-    float); with ``k`` outputs they gain a leading axis of length ``k``.
-
-    Attributes
-    ----------
-    names : tuple of str
-        ``"intercept"`` then the feature names.
-    coef, std_err, t, p_values : ndarray of shape (n_coef,) or (k, n_coef)
-        Estimates, standard errors, t statistics (estimate / standard
-        error) and two-sided p-values of Student's t with ``df_resid``
-        degrees of freedom.
-    conf_int : ndarray of shape (n_coef, 2) or (k, n_coef, 2)
-        ``1 - alpha`` confidence intervals, lower and upper.
-    r2, adj_r2 : float or ndarray of shape (k,)
-        Coefficient of determination (centred; uncentred without an
-        intercept, as statsmodels) and its adjustment for ``df_resid``.
-    residual_sd : float or ndarray of shape (k,)
-        :math:`\\hat\\sigma = \\sqrt{\\mathrm{RSS}/\\mathrm{df\\_resid}}`.
-    f_statistic, f_pvalue : float or ndarray of shape (k,)
-        The F test that all slopes are zero (a Wald test with the robust
-        covariance for the HC types), and its p-value.
-    n, df_model, df_resid : int
-        Observations (positive weight), slopes, and ``n - df_model - intercept``.
-    cov_type : str
-    alpha : float
-    cov : ndarray of shape (n_coef, n_coef) or (k, n_coef, n_coef)
-
-    Examples
-    --------
-    >>> from numpynn.lstsq import lstsq_fit
-    >>> X = np.array([[0.0], [1.0], [2.0], [3.0]]); y = np.array([0.0, 1.0, 1.0, 3.0])
-    >>> s = summarize(*lstsq_fit(X, y), feature_names=["x"])
-    >>> s.names, s.coef.round(6), s.df_resid
-    (('intercept', 'x'), array([-0.1,  0.9]), 2)
-    """
-
-    names: tuple
-    coef: np.ndarray
-    std_err: np.ndarray
-    t: np.ndarray
-    p_values: np.ndarray
-    conf_int: np.ndarray
-    r2: float
-    adj_r2: float
-    residual_sd: float
-    f_statistic: float
-    f_pvalue: float
-    n: int
-    df_model: int
-    df_resid: int
-    cov_type: str
-    alpha: float
-    cov: np.ndarray
-
-    def __str__(self):
-        from ._summary_table import render
-
-        return render(self)
 
 
 def _check(state, solution, cov_type, meat):
@@ -221,84 +131,6 @@ def coef_cov(state, solution, cov_type="nonrobust", meat=None):
     _, Rinv = _inverse_factor(state)
     M = _middle(state, solution, cov_type, meat, df_resid)            # (k, p, p)
     return _to_user(Rinv @ M @ Rinv.T, state)
-
-
-def robust_meat(X, y, sample_weight, state, solution, *, block_rows=None):
-    """One pass over the data for the heteroscedasticity-consistent covariances.
-
-    Reads ``X`` in blocks (memory stays bounded), computes each row's
-    residual under ``solution`` and its leverage from the state's factor,
-    and sums the weighted outer products of all four HC types at once.
-
-    Parameters
-    ----------
-    X : ndarray, memory map or sparse matrix of shape (n_samples, d)
-    y : ndarray of shape (n_samples,) or (n_samples, k)
-    sample_weight : ndarray of shape (n_samples,) or None
-    state : LstsqState
-        The state of the fit (of these rows, or of more: then merge the
-        meats of all blocks with :func:`merge_meats`).
-    solution : LstsqSolution
-    block_rows : int, default=None
-        Rows per block (default about 1 MB).
-
-    Returns
-    -------
-    meat : RobustMeat
-
-    Examples
-    --------
-    >>> from numpynn.lstsq import lstsq_fit
-    >>> rng = np.random.default_rng(0)
-    >>> X = rng.normal(size=(40, 2)); y = X @ [1.0, 2.0] + rng.normal(size=40) * (1 + X[:, 0] ** 2)
-    >>> state, sol = lstsq_fit(X, y)
-    >>> meat = robust_meat(X, y, None, state, sol)
-    >>> se = np.sqrt(np.diag(coef_cov(state, sol, "HC3", meat)[0]))
-    >>> bool(np.all(se > 0))
-    True
-    """
-    Y = y.reshape(-1, 1) if y.ndim == 1 else y
-    R_A = tri.parts(state.R, len(state.x_shift), state.fit_intercept)[0]
-    p, k = R_A.shape[0], Y.shape[1]
-    rows = block_rows or _passes.default_rows(p + k)
-    out = np.zeros((3, k, p, p))
-    for start, stop in _passes.blocks(X.shape[0], rows):
-        A = _passes.design_rows(X, sample_weight, start, stop, state.x_shift,
-                                state.fit_intercept)                          # (m, p)
-        Q = solve_triangular(R_A, A.T, trans="T").T                           # (m, p)
-        h = np.einsum("ij,ij->i", Q, Q)                                        # leverages
-        Xb, Yb = _passes.raw(X, Y, start, stop)
-        E = Yb - Xb @ solution.coef - solution.intercept                      # (m, k)
-        if sample_weight is not None:
-            E = E * np.sqrt(np.asarray(sample_weight[start:stop], np.float64))[:, None]
-        with np.errstate(divide="ignore"):                                    # h = 1: infinite
-            scales = (1.0, 1.0 / (1.0 - h), 1.0 / (1.0 - h) ** 2)
-        for v, f in enumerate(scales):
-            W = E ** 2 * np.reshape(f, (-1, 1))                                # (m, k)
-            for j in range(k):
-                out[v, j] += (Q * W[:, j:j + 1]).T @ Q
-    return RobustMeat(*out)
-
-
-def merge_meats(meats):
-    """The meat of all rows from the meats of disjoint row blocks (a sum).
-
-    Parameters
-    ----------
-    meats : iterable of RobustMeat
-
-    Returns
-    -------
-    meat : RobustMeat
-
-    Examples
-    --------
-    >>> m = RobustMeat(np.ones((1, 2, 2)), np.ones((1, 2, 2)), np.ones((1, 2, 2)))
-    >>> merge_meats([m, m]).hc2[0, 0, 0]
-    np.float64(2.0)
-    """
-    meats = list(meats)
-    return RobustMeat(*(sum(m[i] for m in meats) for i in range(3)))
 
 
 def _squeeze(a, k):

@@ -41,13 +41,13 @@ well-conditioned data it takes a Cholesky fast path at the cost of
 
 from __future__ import annotations
 
-from typing import NamedTuple
-
 import numpy as np
 
 from . import _passes, _refine
 from . import _triangle as tri
 from ._blas import single_threaded_blas
+from ._legacy import qr_combine, qr_solve, qr_update
+from ._state import LstsqFit, LstsqSolution, LstsqState, as_2d, counts, make_solution, shifts
 
 __all__ = ["LstsqState", "LstsqSolution", "LstsqFit", "lstsq_update", "lstsq_merge",
            "lstsq_solve", "lstsq_fit", "newton_step", "qr_update", "qr_combine", "qr_solve"]
@@ -61,131 +61,6 @@ SMALL_SIZE = 1 << 16
 #: condition number is at most this (its Gram matrix's at most 1e8).
 FAST_COND = 1e4
 MAX_REFINE = 10
-
-
-class LstsqState(NamedTuple):
-    """The mergeable state of a least-squares fit: ``O((d + k)^2)`` whatever ``n``.
-
-    Attributes
-    ----------
-    R : ndarray of shape (p, p)
-        Upper-triangular factor of ``sqrt(w) [1, X - x_shift, Y - y_shift]``,
-        ``p = fit_intercept + d + k``.
-    x_shift : ndarray of shape (d,)
-        Subtracted from the features (zeros without an intercept).
-    y_shift : ndarray of shape (k,)
-        Subtracted from the targets (zeros without an intercept).
-    n_samples : int
-        Rows with a positive weight folded in so far.
-    sum_weights : float
-        Sum of their weights (``n_samples`` when unweighted).
-    fit_intercept : bool
-
-    Examples
-    --------
-    >>> state = lstsq_update(None, np.array([[0.0], [1.0], [2.0]]), np.array([1.0, 3.0, 5.0]))
-    >>> state.R.shape, state.n_samples, state.sum_weights, state.fit_intercept
-    ((3, 3), 3, 3.0, True)
-    """
-
-    R: np.ndarray
-    x_shift: np.ndarray
-    y_shift: np.ndarray
-    n_samples: int
-    sum_weights: float
-    fit_intercept: bool
-
-
-class LstsqSolution(NamedTuple):
-    """A least-squares solution with what is needed to judge it.
-
-    Attributes
-    ----------
-    coef : ndarray of shape (d, k)
-    intercept : ndarray of shape (k,)
-        Zeros when ``fit_intercept=False``.
-    rank : int
-        Numerical rank of the (weighted, centred) design, decided on its
-        column-scaled triangle; ``rank < d`` means the minimum-norm solution.
-    singular : ndarray of shape (d,)
-        Singular values of the weighted centred ``X`` (of ``X`` itself
-        without an intercept): ``LinearRegression.singular_``.
-    rss : ndarray of shape (k,)
-        Weighted residual sum of squares per output.
-    loss : float
-        ``(rss.sum() + alpha * ||coef||^2) / (2 * k * sum_weights)``: the
-        half mean squared error of :func:`numpynn.kernels.compute_loss`
-        with its penalty when ``alpha`` is the per-output ridge penalty.
-    cond : float
-        Condition number of the column-scaled centred design over its
-        rank: the one-pass solution carries about ``cond * 1e-16`` of
-        relative error.
-    refinements : int
-        Passes of iterative refinement over the data (0: from the state alone).
-    alpha : float
-        The ridge penalty solved for (0: least squares).
-
-    Examples
-    --------
-    >>> sol = lstsq_solve(lstsq_update(None, np.array([[0.0], [1.0], [2.0]]),
-    ...                                np.array([1.0, 3.0, 5.0])))
-    >>> sol.coef.round(12), sol.intercept.round(12), sol.rank
-    (array([[2.]]), array([1.]), 1)
-    """
-
-    coef: np.ndarray
-    intercept: np.ndarray
-    rank: int
-    singular: np.ndarray
-    rss: np.ndarray
-    loss: float
-    cond: float
-    refinements: int
-    alpha: float = 0.0
-
-
-class LstsqFit(NamedTuple):
-    """What :func:`lstsq_fit` returns: the state (to stream on or infer from) and the solution.
-
-    Attributes
-    ----------
-    state : LstsqState
-    solution : LstsqSolution
-
-    Examples
-    --------
-    >>> state, sol = lstsq_fit(np.array([[0.0], [1.0], [2.0]]), np.array([1.0, 3.0, 5.0]))
-    >>> float(sol.coef[0, 0].round(12)), state.n_samples
-    (2.0, 3)
-    """
-
-    state: LstsqState
-    solution: LstsqSolution
-
-
-def _as_2d(y):
-    y = np.asarray(y) if not hasattr(y, "shape") else y
-    return y.reshape(-1, 1) if y.ndim == 1 else y
-
-
-def _shifts(X, Y, sw, fit_intercept, sample=4096):
-    """The (weighted) mean of up to ``sample`` evenly spaced rows: the shift ``c``."""
-    d, k = X.shape[1], Y.shape[1]
-    if not fit_intercept or X.shape[0] == 0:
-        return np.zeros(d), np.zeros(k)
-    rows = slice(0, X.shape[0], max(1, X.shape[0] // sample))
-    Xb, Yb = (np.ascontiguousarray(a) for a in _passes.raw(X[rows], Y[rows], 0, None))
-    w = None if sw is None else np.asarray(sw[rows], np.float64)
-    if w is not None and not w.sum() > 0:
-        w = None
-    return np.average(Xb, axis=0, weights=w), np.average(Yb, axis=0, weights=w)
-
-
-def _counts(n, sw):
-    if sw is None:
-        return n, float(n)
-    sw = np.asarray(sw, np.float64)
-    return int(np.count_nonzero(sw > 0)), float(sw.sum())
 
 
 def lstsq_update(state, X, y, sample_weight=None, *, fit_intercept=True, block_rows=None):
@@ -227,18 +102,18 @@ def lstsq_update(state, X, y, sample_weight=None, *, fit_intercept=True, block_r
     >>> sol.coef.ravel().round(12), sol.intercept.round(12), state.n_samples
     (array([ 1., -2.]), array([0.5]), 100)
     """
-    Y = _as_2d(y)
+    Y = as_2d(y)
     if state is not None:
         _check_compatible(state, X.shape[1], Y.shape[1], fit_intercept)
     if state is None or state.n_samples == 0:
-        x_shift, y_shift = _shifts(X, Y, sample_weight, fit_intercept)
+        x_shift, y_shift = shifts(X, Y, sample_weight, fit_intercept)
         R, n0, w0 = None, 0, 0.0
     else:
         x_shift, y_shift, R = state.x_shift, state.y_shift, state.R
         n0, w0 = state.n_samples, state.sum_weights
     R = _passes.householder(R, X, Y, sample_weight, x_shift, y_shift, fit_intercept,
                             block_rows)
-    n, w = _counts(X.shape[0], sample_weight)
+    n, w = counts(X.shape[0], sample_weight)
     return LstsqState(R, x_shift, y_shift, n0 + n, w0 + w, bool(fit_intercept))
 
 
@@ -363,7 +238,7 @@ def lstsq_solve(state, *, alpha=0.0, rtol=None, start=None):
         theta = tri.nearest(theta, null, np.asarray(goal, np.float64),
                             _mean_x(state) if fi else None)
         coef, intercept = theta[int(fi):], (theta[0] if fi else intercept)
-    return _solution(state, coef, intercept, an, rss, alpha, 0)
+    return make_solution(state, coef, intercept, an, rss, alpha, 0)
 
 
 def _solve_shifted(state, alpha, rtol):
@@ -375,15 +250,6 @@ def _solve_shifted(state, alpha, rtol):
     x_s, null = tri.solve(R_A, Z, an, state.fit_intercept, alpha)
     rss = ((R_A @ x_s - Z) ** 2).sum(axis=0) + (T ** 2).sum(axis=0)    # (k,)
     return x_s, null, an, rss
-
-
-def _solution(state, coef, intercept, an, rss, alpha, refinements):
-    k = coef.shape[1]
-    loss = (rss.sum() + alpha * np.vdot(coef, coef)) / (2 * k * state.sum_weights)
-    cond = an.s[0] / an.s[an.rank - 1] if an.rank else np.inf
-    return LstsqSolution(coef, np.asarray(intercept, np.float64), an.rank, an.singular,
-                         rss, float(loss), float(cond), refinements, float(alpha))
-
 
 def lstsq_fit(X, y, sample_weight=None, *, fit_intercept=True, alpha=0.0, rtol=None,
               start=None, refine="auto", block_rows=None):
@@ -443,11 +309,11 @@ def lstsq_fit(X, y, sample_weight=None, *, fit_intercept=True, alpha=0.0, rtol=N
     >>> sol.coef.ravel().tolist(), sol.intercept.tolist(), sol.refinements > 0
     ([3.0, 2.0, 0.0001], [7.0], True)
     """
-    Y = _as_2d(y)
+    Y = as_2d(y)
     n, d = X.shape
     if refine not in ("auto", True, False):
         raise ValueError(f"refine must be 'auto', True or False; got {refine!r}.")
-    x_shift, y_shift = _shifts(X, Y, sample_weight, fit_intercept)
+    x_shift, y_shift = shifts(X, Y, sample_weight, fit_intercept)
     if refine == "auto" and n * (int(fit_intercept) + d) > SMALL_SIZE:
         workers = _passes.blas_threads()               # as many threads as BLAS would use,
         with single_threaded_blas():                   # each running small BLAS calls
@@ -457,7 +323,7 @@ def lstsq_fit(X, y, sample_weight=None, *, fit_intercept=True, alpha=0.0, rtol=N
             return fast
     R = _passes.householder(None, X, Y, sample_weight, x_shift, y_shift, fit_intercept,
                             block_rows)
-    state = LstsqState(R, x_shift, y_shift, *_counts(n, sample_weight), bool(fit_intercept))
+    state = LstsqState(R, x_shift, y_shift, *counts(n, sample_weight), bool(fit_intercept))
     x_s, null, an, rss = _solve_shifted(state, alpha, rtol)
     if refine is False or an.rank < d:
         return LstsqFit(state, lstsq_solve(state, alpha=alpha, rtol=rtol, start=start))
@@ -476,7 +342,7 @@ def _fast_fit(X, Y, sw, x_shift, y_shift, fit_intercept, alpha, rtol, workers):
     R = _refine.fast_triangle(X, Y, sw, x_shift, y_shift, fit_intercept, FAST_COND, workers)
     if R is None:
         return None
-    state = LstsqState(R, x_shift, y_shift, *_counts(X.shape[0], sw), bool(fit_intercept))
+    state = LstsqState(R, x_shift, y_shift, *counts(X.shape[0], sw), bool(fit_intercept))
     x_s, _, an, _ = _solve_shifted(state, alpha, rtol)
     if an.rank < X.shape[1]:
         return None
@@ -488,7 +354,7 @@ def _fast_fit(X, Y, sw, x_shift, y_shift, fit_intercept, alpha, rtol, workers):
 def _refined(state, x_s, coef, intercept, S, an, alpha, steps):
     state = state._replace(R=_refine.consistent_triangle(state, x_s, S))
     rss = np.clip(np.diag(S), 0.0, None)
-    return LstsqFit(state, _solution(state, coef, intercept, an, rss, alpha, steps))
+    return LstsqFit(state, make_solution(state, coef, intercept, an, rss, alpha, steps))
 
 
 def newton_step(X, y, sample_weight=None, coef=None, intercept=None, *, fit_intercept=True,
@@ -531,99 +397,9 @@ def newton_step(X, y, sample_weight=None, coef=None, intercept=None, *, fit_inte
     >>> sol.coef.ravel().round(12), sol.intercept.round(12)
     (array([ 2.5, -0.5]), array([1.]))
     """
-    Y = _as_2d(y)
+    Y = as_2d(y)
     k = Y.shape[1]
     coef = np.zeros((X.shape[1], k)) if coef is None else np.asarray(coef, np.float64)
     intercept = np.zeros(k) if intercept is None else np.asarray(intercept, np.float64)
     return lstsq_fit(X, Y, sample_weight, fit_intercept=fit_intercept, alpha=alpha,
                      start=(coef.reshape(-1, k), intercept.reshape(k)))
-
-
-# -- legacy: LinearRegressor's interface until it moves to the functions above --
-
-
-def qr_update(R, X, y, sample_weight=None, block_rows=None):
-    """Fold rows into the unshifted triangle of ``[1, X, y]`` (legacy interface).
-
-    Kept for callers of the first streamed-QR interface; new code uses
-    :func:`lstsq_update`, whose state also records the shift, the counts
-    and ``fit_intercept``.
-
-    Parameters
-    ----------
-    R : ndarray of shape (1 + d + k, 1 + d + k) or None
-    X : ndarray or sparse matrix of shape (n_samples, d)
-    y : ndarray of shape (n_samples, k)
-    sample_weight : ndarray of shape (n_samples,), default=None
-    block_rows : int, default=None
-
-    Returns
-    -------
-    R : ndarray of shape (1 + d + k, 1 + d + k)
-
-    Examples
-    --------
-    >>> X = np.array([[0.0], [1.0], [2.0]]); y = np.array([[1.0], [3.0], [5.0]])
-    >>> coef, intercept, rss = qr_solve(qr_update(None, X, y), d=1)
-    >>> coef.round(12), intercept.round(12), rss.round(12)
-    (array([[2.]]), array([1.]), array([0.]))
-    """
-    zeros = (np.zeros(X.shape[1]), np.zeros(y.shape[1]))
-    return _passes.householder(R, X, y, sample_weight, *zeros, True, block_rows)
-
-
-def qr_combine(R_blocks):
-    """Combine unshifted triangles of disjoint row blocks (legacy interface).
-
-    Parameters
-    ----------
-    R_blocks : iterable of ndarray of shape (p, p)
-
-    Returns
-    -------
-    R : ndarray of shape (p, p)
-
-    Examples
-    --------
-    >>> rng = np.random.default_rng(0)
-    >>> X = rng.normal(size=(20, 2)); y = rng.normal(size=(20, 1))
-    >>> R = qr_combine([qr_update(None, X[:9], y[:9]), qr_update(None, X[9:], y[9:])])
-    >>> np.allclose(qr_solve(R, 2)[0], qr_solve(qr_update(None, X, y), 2)[0])
-    True
-    """
-    R_blocks = list(R_blocks)
-    return _passes.square(np.linalg.qr(np.vstack(R_blocks), mode="r"), R_blocks[0].shape[0])
-
-
-def qr_solve(R, d, alpha=0.0, rcond=None):
-    """``(coef, intercept, rss)`` from an unshifted triangle (legacy interface).
-
-    Solves as :func:`lstsq_solve` (scaled, rank-revealing); ``rcond`` is
-    its ``rtol``.
-
-    Parameters
-    ----------
-    R : ndarray of shape (1 + d + k, 1 + d + k)
-    d : int
-    alpha : float, default=0.0
-    rcond : float, default=None
-
-    Returns
-    -------
-    coef : ndarray of shape (d, k)
-    intercept : ndarray of shape (k,)
-    rss : ndarray of shape (k,)
-
-    Examples
-    --------
-    >>> X = np.array([[0.0, 1.0], [1.0, 0.0], [2.0, 2.0], [3.0, 1.0]])
-    >>> y = X @ np.array([[1.0], [-2.0]]) + 0.5
-    >>> coef, intercept, rss = qr_solve(qr_update(None, X, y), d=2)
-    >>> coef.ravel().round(12), intercept.round(12)
-    (array([ 1., -2.]), array([0.5]))
-    """
-    k = R.shape[0] - 1 - d
-    state = LstsqState(R, np.zeros(d), np.zeros(k), 0, float(R[0, 0] ** 2), True)
-    sol = lstsq_solve(state, alpha=alpha, rtol=rcond)
-    return sol.coef, sol.intercept, sol.rss
-

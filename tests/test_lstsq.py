@@ -274,3 +274,17 @@ def test_fewer_rows_than_columns_still_square(rng):
     assert state.R.shape == (8, 8)
     sol = lstsq_solve(state)
     assert sol.rank == 1 and sol.rss[0] == pytest.approx(0.0, abs=1e-20)
+
+
+def test_threads_do_not_change_the_result(rng):
+    # the fast path's passes share fixed segments of blocks among threads
+    from threadpoolctl import threadpool_limits
+
+    X, Y = problem(rng, n=150_000, d=5, k=1)
+    with threadpool_limits(limits=1, user_api="blas"):
+        one = lstsq_fit(X, Y)
+    with threadpool_limits(limits=2, user_api="blas"):
+        two = lstsq_fit(X, Y)
+    assert one.solution.refinements == 1                # the fast path, with > 8 blocks
+    assert_array_equal(one.solution.coef, two.solution.coef)
+    assert_array_equal(one.state.R, two.state.R)

@@ -271,3 +271,18 @@ def test_a_failed_fit_keeps_the_previous_model(client, rng):
         fit_lstsq_dask(da.from_array(X, chunks=200), da.from_array(y, chunks=200),
                        da.zeros(600, chunks=200), estimator=est)
     assert_allclose(est.coef_, coef, rtol=0)
+
+
+def test_the_state_goes_to_an_estimator_that_takes_one(client, rng):
+    # the contract once LinearRegressor takes a LstsqState: _set_lstsq_state(state, dtype, first)
+    from numpynn.parallel import _set_estimator_state
+
+    class Taker:
+        def _set_lstsq_state(self, state, dtype, first):
+            self.got = (state, dtype, first)
+            return self
+
+    X, y = tall_data(rng, n=200)
+    state = block_state(X, y)
+    out = _set_estimator_state(Taker(), state, np.float32)
+    assert out.got == (state, np.float32, True)

@@ -161,49 +161,66 @@ def reduce_blocks(fn, n, rows, workers=1, add=_add):
     return total
 
 
-def gram(X, Y, sw, fit_intercept, rows=None, workers=1):
-    """``M^T M`` for ``M = sqrt(w)[1, X, Y]`` (unshifted), block by block.
+def design_gram(X, sw, rows=None, workers=1):
+    """``X^T W X`` (``(d, d)``), one ``syrk`` per cached block of ``sqrt(w) X``.
 
-    ``X^T X`` of each cached block is one ``syrk`` on a view of ``X`` (no
-    copy of a float64 array), and ``X^T [1, Y]`` rides along while the
-    block is in cache: one read of ``X`` in all. Returns ``(p, p)``. Run
-    it with BLAS on one thread (:func:`numpynn._blas.single_threaded_blas`):
-    the calls are small; ``workers`` threads share the blocks.
+    For float32, sparse or weighted ``X``, whose Gram matrix one BLAS call
+    cannot form from ``X`` as it is. Run it with BLAS on one thread
+    (:func:`numpynn._blas.single_threaded_blas`): the calls are small;
+    ``workers`` threads share the blocks.
     """
     n, d = X.shape
 
     def block(start, stop):
         Xb = _block(X, sw, start, stop)                              # (m, d)
-        U = np.asarray(Y[start:stop], np.float64)                    # (m, k)
-        if fit_intercept:
-            U = np.hstack([np.ones((stop - start, 1)), U])           # (m, 1 + k)
-        if sw is not None:
-            U = U * np.sqrt(np.asarray(sw[start:stop], np.float64))[:, None]
-        return Xb.T @ Xb, Xb.T @ U, U.T @ U                          # syrk, (d, u), (u, u)
+        return (Xb.T @ Xb,)                                          # syrk
 
-    Gxx, Gxu, Guu = reduce_blocks(block, n, rows or default_rows(d, 1 << 16), workers)
-    if not fit_intercept:
-        return np.block([[Gxx, Gxu], [Gxu.T, Guu]])
-    return np.block([[Guu[:1, :1], Gxu[:, :1].T, Guu[:1, 1:]],
-                     [Gxu[:, :1], Gxx, Gxu[:, 1:]],
-                     [Guu[1:, :1], Gxu[:, 1:].T, Guu[1:, 1:]]])
+    return reduce_blocks(block, n, rows or default_rows(d, 1 << 16), workers)[0]
 
 
-def residual_pass(X, Y, sw, coef, intercept, fit_intercept, rows=None, workers=1):
-    """``g = [1, X]^T W E`` and ``S = E^T W E`` for ``E = Y - intercept - X coef``, float64.
+def residual_pass(X, Y, sw, x_s, x_shift, y_shift, fit_intercept, centre=True, sums=True,
+                  rows=None, workers=1):
+    """The residual at shifted parameters ``x_s`` and its sums, in one read of ``X``, float64.
 
-    Unshifted; returns ``g`` of shape ``(p_A, k)`` and ``S`` of shape ``(k, k)``.
+    With ``A = [1, X - x_shift]`` and ``E = (Y - y_shift) - A x_s``, returns
+    ``g = A^T W E`` (``(p_A, k)``), ``S = E^T W E`` (``(k, k)``), and, with
+    ``sums``, ``s = X^T w`` (``(d,)``, unshifted) and ``W = sum(w)``, which
+    complete ``X^T W X`` to the Gram matrix of ``[1, X]`` (else ``None``).
+    Each block is read once, for two or three matrix-vector products in
+    cache (a product with the two columns ``[E, 1]`` was measured 2x
+    slower than two products). ``centre``: shift each block (in cache)
+    before the products, which keeps large means out of the rounding of
+    ``g``; without, the products use ``X`` as it is (no copy) and ``g`` is
+    shifted afterwards, as accurate when the means are at most about the
+    spread.
     """
     n, d = X.shape
+    i = int(fit_intercept)
+    c = x_shift if (fit_intercept and centre) else np.zeros(d)
+    const = y_shift + (x_s[0] - (x_shift - c) @ x_s[1:] if fit_intercept else 0.0)   # (k,)
 
     def block(start, stop):
         Xb = _block(X, None, start, stop)                            # (m, d)
-        E = np.asarray(Y[start:stop], np.float64) - Xb @ coef - intercept   # (m, k)
-        WE = E if sw is None else E * np.asarray(sw[start:stop], np.float64)[:, None]
-        return Xb.T @ WE, WE.sum(axis=0), E.T @ WE
+        Xc = Xb - c if fit_intercept and centre else Xb
+        E = Xc @ x_s[i:]                                             # (m, k)
+        np.subtract(np.asarray(Y[start:stop], np.float64), E, out=E)
+        E -= const
+        w = None if sw is None else np.asarray(sw[start:stop], np.float64)
+        WE = E if w is None else E * w[:, None]
+        out = (Xc.T @ WE, WE.sum(axis=0), E.T @ WE)
+        if not sums:
+            return out
+        return (*out, Xc.T @ (np.ones(stop - start) if w is None else w),
+                np.array([stop - start if w is None else w.sum()], np.float64))
 
-    g, s0, S = reduce_blocks(block, n, rows or default_rows(d, 1 << 16), workers)
-    return (np.vstack([s0, g]) if fit_intercept else g), S
+    parts = reduce_blocks(block, n, rows or default_rows(d, 1 << 17), workers)
+    XE, sE, S = parts[:3]
+    gx = XE - (x_shift - c)[:, None] * sE                            # (X - x_shift)^T W E
+    g = np.vstack([sE, gx]) if fit_intercept else gx
+    if not sums:
+        return g, S, None, None
+    W = float(parts[4][0])
+    return g, S, parts[3] + W * c, W
 
 
 def residual_pass_dd(X, Y, sw, theta, fit_intercept, rows=None, workers=1):

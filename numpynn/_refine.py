@@ -1,17 +1,24 @@
 r"""The in-memory extras of :func:`numpynn.lstsq.lstsq_fit`: a fast factor, refinement.
 
-Fast factor (big, well-conditioned data). One pass forms the Gram matrix
-of :math:`M = D_w^{1/2}[\mathbf 1, X - c, Y - c_y]` block by block (the
-cost of :math:`X^\top X`), and a Cholesky factorisation of its
-column-scaled design part gives :math:`R_A`. It is used only when the
-scaled condition number is at most ``FAST_COND`` (``1e4``, a Gram matrix
-condition of ``1e8``), so the normal equations' solution is already
-correct to about ``1e-8``; one pass of refinement
+Fast factor (big, well-conditioned data). :math:`X^\top W X` (one BLAS
+call on all of a dense float64 ``X``) and one read of ``X`` for the
+residual at a start :math:`x_0` (the solution on an even sample of 4096
+rows), which also gives the sums completing the Gram matrix of
+:math:`A = D_w^{1/2}[\mathbf 1, X]`; its Cholesky factor is
+:math:`R_A`. It is used only when the condition number of :math:`A` with
+unit columns is at most ``FAST_COND`` (``1e4``, a Gram matrix condition
+of ``1e8``), and then the step
 
-.. math:: x \leftarrow x + (R_A^\top R_A)^{-1} A^\top W (Y - A x)
+.. math:: x_1 = x_0 + (R_A^\top R_A)^{-1} A^\top W (Y - A x_0)
 
-(the corrected semi-normal equations) then brings it to the accuracy of
-a Householder QR, and gives the residual sum of squares exactly.
+(the corrected semi-normal equations) lands within
+:math:`\kappa^2\epsilon \lVert x_0 - x^*\rVert` of the solution, with
+the rounding of a Householder QR, and gives the residual sum of squares
+exactly; a second step (one more read) follows when that bound is above
+``eps``, e.g. for large means and large noise. Usually two reads of ``X``
+in all, as ``X.T @ X`` and ``X.T @ y``
+(``benchmarks``: within 1.2 times the normal equations' time;
+``tests/test_lstsq.py`` checks it against the double-double reference).
 
 Refinement to the exact solution (small or ill-conditioned data). The
 same step, with the residual and :math:`A^\top W E` computed in
@@ -32,35 +39,39 @@ from . import _triangle as tri
 EPS = np.finfo(np.float64).eps
 
 
-def fast_triangle(X, Y, sw, x_shift, y_shift, fit_intercept, max_cond, workers=1):
-    """``R`` from the Cholesky factor of the Gram matrix, or ``None`` if ill-conditioned.
+def gram_factor(Gxx, s, W, fit_intercept, max_cond):
+    """``(R_A, cond)``: ``R_A^T R_A`` is the Gram matrix of ``sqrt(w)[1, X]``; or ``None``.
 
-    The condition number checked is that of the *uncentred* ``[1, X]``
-    with unit columns, so large means (which the Gram matrix would
-    cancel) count against it too. The ``Z`` and ``T`` blocks are
-    provisional (the Gram's); the caller replaces them after the
-    refinement pass. The triangle is returned shifted by ``x_shift``,
-    ``y_shift`` (its first row only), as the state keeps it.
+    ``Gxx = X^T W X``, ``s = X^T w``, ``W = sum(w)``. ``None`` when the
+    Cholesky factorisation fails or the condition number of the
+    *uncentred* ``[1, X]`` with unit columns (``cond``) exceeds
+    ``max_cond``: large means, which the Gram matrix would cancel, count
+    against it too.
     """
-    k = Y.shape[1]
-    p_a = int(fit_intercept) + X.shape[1]
-    G = _passes.gram(X, Y, sw, fit_intercept, workers=workers)            # (p, p)
-    D = np.sqrt(np.diag(G)[:p_a])                                          # (p_A,)
+    G = np.block([[np.array([[W]]), s[None]], [s[:, None], Gxx]]) if fit_intercept else Gxx
+    D = np.sqrt(np.diag(G))                                                # (p_A,)
     if not np.all(D > 0):
         return None
     try:
-        Rs = np.linalg.cholesky(G[:p_a, :p_a] / D / D[:, None]).T          # unit-diagonal Gram
+        Rs = np.linalg.cholesky(G / D / D[:, None]).T                      # unit-diagonal Gram
     except np.linalg.LinAlgError:
         return None
-    if not np.linalg.cond(Rs) <= max_cond:
-        return None
-    R_A = Rs * D                                                           # (p_A, p_A)
-    Z = tri.correction_rhs(R_A, G[:p_a, p_a:])                             # (p_A, k)
-    T = tri.psd_factor(G[p_a:, p_a:] - Z.T @ Z)                            # (k, k)
-    R = np.block([[R_A, Z], [np.zeros((k, p_a)), T]])
-    if fit_intercept:
-        R[0, 1:] -= R[0, 0] * np.concatenate([x_shift, y_shift])
-    return R
+    cond = np.linalg.cond(Rs)
+    return (Rs * D, cond) if cond <= max_cond else None
+
+
+def fast_step(R_A, an, fit_intercept, start, a, S, alpha):
+    """One corrected semi-normal-equations step from ``start``, float64 residuals.
+
+    ``R_A`` (shifted, from :func:`gram_factor`), ``start`` the shifted
+    ``x_s`` where the residual pass computed ``a = A^T W E`` and ``S``.
+    Returns the new ``x_s`` and ``E^T W E`` there.
+    """
+    i = int(fit_intercept)
+    rhs = a.copy()
+    rhs[i:] -= alpha * start[i:]
+    dx = correction(R_A, an, fit_intercept, rhs, alpha)
+    return start + dx, residual_update(S, dx, a, R_A)
 
 
 def shifted(g, x_shift, fit_intercept, g_lo=None):
@@ -84,6 +95,13 @@ def shifted(g, x_shift, fit_intercept, g_lo=None):
     return np.vstack([g[:1] + g_lo[:1], hi + lo])
 
 
+def scaled_ratio(dx, x, R_A, an, fit_intercept):
+    """``||D dx|| / ||D x||`` with ``D`` the column norms (the intercept's: ``|r11|``)."""
+    scale = np.concatenate([[np.abs(R_A[0, 0])], an.scale]) if fit_intercept else an.scale
+    num, den = np.linalg.norm(scale[:, None] * dx), np.linalg.norm(scale[:, None] * x)
+    return num / den if den > 0 else 0.0
+
+
 def correction(R_A, an, fit_intercept, g, alpha):
     """The step ``dx`` (shifted, ``(p_A, k)``) solving ``(R_A^T R_A + alpha J) dx = g``."""
     return tri.solve(R_A, tri.correction_rhs(R_A, g), an, fit_intercept, alpha)[0]
@@ -93,23 +111,6 @@ def residual_update(S, dx, a, R_A):
     """``E'^T W E'`` for ``E' = E - A dx``, from ``S = E^T W E`` and ``a = A^T W E``."""
     Rdx = R_A @ dx                                                         # (p_A, k)
     return S - dx.T @ a - a.T @ dx + Rdx.T @ Rdx
-
-
-def float64_step(state, x_s, an, X, Y, sw, alpha, workers=1):
-    """One corrected semi-normal-equations step, float64 residuals.
-
-    Takes and returns ``x_s`` in shifted coordinates; also returns
-    ``E^T W E`` at the result.
-    """
-    fi = state.fit_intercept
-    R_A = tri.parts(state.R, len(state.x_shift), fi)[0]
-    coef, intercept = tri.unshift(x_s, state.x_shift, state.y_shift, fi)
-    g, S = _passes.residual_pass(X, Y, sw, coef, intercept, fi, workers=workers)
-    a = shifted(g, state.x_shift, fi)
-    g = a.copy()
-    g[int(fi):] -= alpha * coef
-    dx = correction(R_A, an, fi, g, alpha)
-    return x_s + dx, residual_update(S, dx, a, R_A)
 
 
 def exact_steps(state, coef, intercept, an, X, Y, sw, alpha, max_steps, workers=1):

@@ -277,14 +277,16 @@ def test_fewer_rows_than_columns_still_square(rng):
 
 
 def test_threads_do_not_change_the_result(rng):
-    # the fast path's passes share fixed segments of blocks among threads
+    # the fast path's chunked passes share fixed segments of blocks among threads
+    # (weighted data: the Gram matrix too is formed block by block)
     from threadpoolctl import threadpool_limits
 
     X, Y = problem(rng, n=150_000, d=5, k=1)
+    sw = rng.uniform(0.5, 2.0, size=150_000)
     with threadpool_limits(limits=1, user_api="blas"):
-        one = lstsq_fit(X, Y)
+        one = lstsq_fit(X, Y, sw)
     with threadpool_limits(limits=2, user_api="blas"):
-        two = lstsq_fit(X, Y)
+        two = lstsq_fit(X, Y, sw)
     assert one.solution.refinements == 1                # the fast path, with > 8 blocks
     assert_array_equal(one.solution.coef, two.solution.coef)
     assert_array_equal(one.state.R, two.state.R)

@@ -213,7 +213,7 @@ def residual_pass(X, Y, sw, x_s, x_shift, y_shift, fit_intercept, centre=True, s
         return (*out, Xc.T @ (np.ones(stop - start) if w is None else w),
                 np.array([stop - start if w is None else w.sum()], np.float64))
 
-    parts = reduce_blocks(block, n, rows or default_rows(d, 1 << 17), workers)
+    parts = reduce_blocks(block, n, rows or default_rows(d, 1 << 18), workers)   # 2 MB
     XE, sE, S = parts[:3]
     gx = XE - (x_shift - c)[:, None] * sE                            # (X - x_shift)^T W E
     g = np.vstack([sE, gx]) if fit_intercept else gx

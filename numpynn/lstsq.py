@@ -42,6 +42,7 @@ well-conditioned data it takes a Cholesky fast path at the cost of
 from __future__ import annotations
 
 import numpy as np
+from scipy.linalg import solve_triangular
 
 from . import _passes, _refine
 from . import _triangle as tri
@@ -354,8 +355,7 @@ def _fast_fit(X, Y, sw, x_shift, y_shift, fit_intercept, alpha, rtol, workers):
              and (X.flags.c_contiguous or X.flags.f_contiguous))
     Gxx = X.T @ X if whole else None                   # one multi-threaded syrk
     with single_threaded_blas():                       # many small BLAS calls, in threads
-        coef0, b0, centre = _sample_start(X, Y, sw, fi, alpha, x_shift)
-        x_s = tri.shift(coef0, b0, x_shift, y_shift, fi)
+        x_s, centre = _sample_start(X, Y, sw, fi, x_shift, y_shift)
         if Gxx is None:
             Gxx = _passes.design_gram(X, sw, workers=workers)
         for steps in range(1, MAX_FAST + 1):
@@ -383,24 +383,26 @@ def _fast_fit(X, Y, sw, x_shift, y_shift, fit_intercept, alpha, rtol, workers):
     return _refined(state, x_s, coef, intercept, S, an, alpha, steps)
 
 
-def _sample_start(X, Y, sw, fit_intercept, alpha, x_shift, sample=2048):
-    """The fast path's start, fitted on an even sample of rows, and whether to centre.
+def _sample_start(X, Y, sw, fit_intercept, x_shift, y_shift, sample=2048):
+    """The fast path's start (shifted ``x_s``), fitted on an even sample of rows.
 
-    Returns ``(coef, intercept, centre)``: ``centre`` when some feature's
-    mean (the shift) exceeds its spread in the sample, so that the
-    residual pass should shift its blocks.
+    Also returns whether to centre: some feature's mean (the shift)
+    exceeds its spread in the sample, so the residual pass should shift
+    its blocks. The start needs no care (the step from it is exact to
+    ``kappa^2 eps`` times its error): a plain triangular solve, zeros
+    when the sample is degenerate.
     """
     rows = slice(0, X.shape[0], max(1, X.shape[0] // sample))
     Xs = X[rows]
-    w = None if sw is None else sw[rows]
-    spread = np.std(Xs.toarray() if hasattr(Xs, "toarray") else np.asarray(Xs, float), axis=0)
-    centre = bool(np.any(np.abs(x_shift) > spread))
-    try:
-        sol = lstsq_solve(lstsq_update(None, Xs, Y[rows], w, fit_intercept=fit_intercept),
-                          alpha=alpha)
-    except ValueError:                                 # no positive weight in the sample
-        return np.zeros((X.shape[1], Y.shape[1])), np.zeros(Y.shape[1]), centre
-    return sol.coef, sol.intercept, centre
+    Xs = np.asarray(Xs.toarray() if hasattr(Xs, "toarray") else Xs, np.float64)
+    centre = bool(np.any(np.abs(x_shift) > Xs.std(axis=0)))
+    R = _passes.householder(None, Xs, Y[rows], None if sw is None else sw[rows], x_shift,
+                            y_shift, fit_intercept)
+    p_a = int(fit_intercept) + X.shape[1]
+    R_A, Z = R[:p_a, :p_a], R[:p_a, p_a:]
+    if not np.all(np.abs(np.diag(R_A)) > EPS * np.abs(R_A).max()):
+        return np.zeros_like(Z), centre
+    return solve_triangular(R_A, Z), centre
 
 
 def _refined(state, x_s, coef, intercept, S, an, alpha, steps):

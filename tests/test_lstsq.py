@@ -65,6 +65,16 @@ def test_weighted_ridge_matches_sklearn(rng):
         assert_allclose(sol.intercept[0], ref.intercept_, rtol=1e-10)
 
 
+def test_ridge_on_the_fast_path_matches_sklearn(rng):
+    X, Y = problem(rng, n=20_000, d=5, k=2, offset=3.0)
+    sw = rng.uniform(0.1, 3, size=20_000)
+    sol = lstsq_fit(X, Y, sw, alpha=1e4).solution
+    assert sol.refinements >= 1 and sol.alpha == 1e4
+    ref = Ridge(alpha=1e4, solver="svd").fit(X, Y, sample_weight=sw)
+    assert_allclose(sol.coef.T, ref.coef_, rtol=1e-12)
+    assert_allclose(sol.intercept, ref.intercept_, rtol=1e-12)
+
+
 def test_loss_is_the_kernels_loss_at_the_solution(rng):
     X, Y = problem(rng, n=60, d=3, k=2)
     sw = rng.uniform(0.5, 2, size=60)

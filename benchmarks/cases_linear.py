@@ -1,5 +1,6 @@
 """Linear regression cases: pure Python vs kernels, gd vs SGDRegressor,
-the bandwidth bound of a full-batch epoch, lstsq vs LinearRegression."""
+the bandwidth bound of a full-batch epoch, lstsq vs LinearRegression, the
+normal equations (X.T @ X + Cholesky) and np.linalg.lstsq."""
 
 from __future__ import annotations
 
@@ -8,12 +9,14 @@ import warnings
 from functools import partial
 
 import numpy as np
+from scipy.linalg import cho_factor, cho_solve
 from sklearn.linear_model import LinearRegression, SGDRegressor
 from sklearn.metrics import r2_score
 
 from numpynn import LinearRegressor
 from numpynn._engine import BLAS, SMALL_FLOPS
 from numpynn.kernels import compute_loss, forward_prop, gradient, update_params
+from numpynn.lstsq import lstsq_fit
 
 from ._harness import interleaved, peak_memory, read_bandwidth
 
@@ -192,40 +195,78 @@ def case_bandwidth(cfg):
         "epochs": cfg["bw_epochs"], "repeats": cfg["bw_repeats"]}}
 
 
-# -- 3. lstsq vs LinearRegression ---------------------------------------------
+# -- 3. lstsq vs LinearRegression, the normal equations and np.linalg.lstsq ---
 
 
 def _fit(est, X, y):
     return est.fit(X, y)
 
 
+def _cholesky(X, y):
+    """The normal equations as one writes them: ``X.T @ X``, then a Cholesky solve."""
+    return cho_solve(cho_factor(X.T @ X), X.T @ y)
+
+
+def _np_lstsq(X, y):
+    """``np.linalg.lstsq`` on ``[X, 1]`` (SVD-based, LAPACK gelsd)."""
+    return np.linalg.lstsq(np.column_stack([X, np.ones(len(y))]), y, rcond=None)[0]
+
+
+def _rel_err(coef, ref):
+    return float(np.max(np.abs(coef - ref)) / np.max(np.abs(ref)))
+
+
+def _lstsq_row(X, y, times, res, mem):
+    """One row of the lstsq table: times, ratios, errors, peak memory."""
+    n, d = X.shape
+    # the reference: the exact least-squares solution of these float64 data
+    ref = lstsq_fit(X, y, refine=True).solution.coef[:, 0]
+    coefs = {"numpynn lstsq": res["numpynn lstsq"].coef_,
+             "numpynn lstsq_fit": res["numpynn lstsq_fit"].solution.coef[:, 0],
+             "sklearn LinearRegression": res["sklearn LinearRegression"].coef_,
+             "np.linalg.lstsq": res["np.linalg.lstsq"][:d]}
+    sk, chol = times["sklearn LinearRegression"], times["X.T @ X + Cholesky"]
+    return {
+        "n": n, "d": d,
+        "numpynn_s": times["numpynn lstsq"], "lstsq_fit_s": times["numpynn lstsq_fit"],
+        "sklearn_s": sk, "cholesky_s": chol, "np_lstsq_s": times["np.linalg.lstsq"],
+        "ratio": times["numpynn lstsq"] / sk,
+        "ratio_fit_vs_cholesky": times["numpynn lstsq_fit"] / chol,
+        "max_rel_coef_diff_vs_sklearn": _rel_err(coefs["numpynn lstsq"],
+                                                 coefs["sklearn LinearRegression"]),
+        "max_rel_coef_err_numpynn": _rel_err(coefs["numpynn lstsq"], ref),
+        "max_rel_coef_err_lstsq_fit": _rel_err(coefs["numpynn lstsq_fit"], ref),
+        "max_rel_coef_err_sklearn": _rel_err(coefs["sklearn LinearRegression"], ref),
+        "max_rel_coef_err_np_lstsq": _rel_err(coefs["np.linalg.lstsq"], ref),
+        "numpynn_peak_MB": mem.get("numpynn lstsq", np.nan) / 1e6,
+        "lstsq_fit_peak_MB": mem.get("numpynn lstsq_fit", np.nan) / 1e6,
+        "sklearn_peak_MB": mem.get("sklearn LinearRegression", np.nan) / 1e6,
+        "X_MB": X.nbytes / 1e6,
+    }
+
+
 def case_lstsq(cfg):
-    """LinearRegressor(solver="lstsq") vs LinearRegression on tall data."""
+    """lstsq (the estimator and the in-memory function) vs LinearRegression,
+    X.T @ X + Cholesky and np.linalg.lstsq, on well-conditioned tall data."""
     rows = []
     for n, d in cfg["lstsq_shapes"]:
         rng = np.random.default_rng(3)
         X = rng.normal(size=(n, d)) * np.linspace(0.1, 10, d)
         y = X @ rng.normal(size=d) + 3.0 + rng.normal(size=n)
         runners = {"numpynn lstsq": partial(_fit, LinearRegressor(solver="lstsq"), X, y),
-                   "sklearn LinearRegression": partial(_fit, LinearRegression(), X, y)}
-        times, fitted = interleaved(runners, cfg["repeats"], settle=cfg["settle"])
-        ours, sk = fitted["numpynn lstsq"], fitted["sklearn LinearRegression"]
-        ref = np.linalg.lstsq(np.column_stack([X, np.ones(n)]), y, rcond=None)[0]
-        mem = {k: peak_memory(f) for k, f in runners.items()} if cfg["memory"] else {}
-        rows.append({
-            "n": n, "d": d,
-            "numpynn_s": times["numpynn lstsq"],
-            "sklearn_s": times["sklearn LinearRegression"],
-            "ratio": times["numpynn lstsq"] / times["sklearn LinearRegression"],
-            "max_rel_coef_diff_vs_sklearn": float(np.max(np.abs(ours.coef_ - sk.coef_))
-                                                  / np.max(np.abs(sk.coef_))),
-            "max_rel_coef_err_numpynn": float(np.max(np.abs(ours.coef_ - ref[:d]))
-                                              / np.max(np.abs(ref[:d]))),
-            "max_rel_coef_err_sklearn": float(np.max(np.abs(sk.coef_ - ref[:d]))
-                                              / np.max(np.abs(ref[:d]))),
-            "numpynn_peak_MB": mem.get("numpynn lstsq", np.nan) / 1e6,
-            "sklearn_peak_MB": mem.get("sklearn LinearRegression", np.nan) / 1e6,
-            "X_MB": X.nbytes / 1e6,
-        })
-    return {"rows": rows, "settings": {"repeats": cfg["repeats"],
-                                       "reference": "np.linalg.lstsq on [X, 1]"}}
+                   "numpynn lstsq_fit": partial(lstsq_fit, X, y),
+                   "sklearn LinearRegression": partial(_fit, LinearRegression(), X, y),
+                   "X.T @ X + Cholesky": partial(_cholesky, X, y),
+                   "np.linalg.lstsq": partial(_np_lstsq, X, y)}
+        times, res = interleaved(runners, cfg["repeats"], settle=cfg["settle"])
+        mem = ({k: peak_memory(runners[k]) for k in ("numpynn lstsq", "numpynn lstsq_fit",
+                                                     "sklearn LinearRegression")}
+               if cfg["memory"] else {})
+        rows.append(_lstsq_row(X, y, times, res, mem))
+    return {"rows": rows, "settings": {
+        "repeats": cfg["repeats"],
+        "reference": "the exact least-squares solution of the float64 data "
+                     "(lstsq_fit(refine=True): double-double refinement)",
+        "cholesky": "X.T @ X and X.T @ y, scipy.linalg.cho_factor / cho_solve (no "
+                    "intercept: the cheapest normal equations; lstsq_fit fits one)",
+        "np.linalg.lstsq": "on np.column_stack([X, ones])"}}

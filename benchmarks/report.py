@@ -10,6 +10,7 @@ TARGETS = {
     "net_vs_mlp_float64": ("TwoLayerNet epoch / MLPRegressor epoch, float64", "<=", 0.5),
     "net_float32_speedup": ("TwoLayerNet float64 epoch / float32 epoch", ">=", 1.5),
     "lstsq_vs_linreg": ("lstsq fit / LinearRegression fit (same accuracy)", "<=", 1.0),
+    "lstsq_fit_vs_cholesky": ("lstsq_fit / (X.T @ X + Cholesky solve)", "<=", 1.2),
     "gd_vs_bandwidth": ("full-batch gd epoch / time to read X once", "<=", 1.5),
     "python_speedup_10k": ("pure-Python epoch / vectorised epoch at n=10k", ">=", 40.0),
     "net_vs_handwritten_h16": ("TwoLayerNet epoch / hand-written NumPy loop, h=16", "<=", 1.1),
@@ -49,12 +50,18 @@ SECTIONS = [
     ("ablation", "Ablation: each trick of numpynn._engine switched off", [
         ("trick", "trick"), ("workload", "workload"), ("on_s", "all on s"),
         ("off_s", "trick off s"), ("gain", "off / on")]),
-    ("lstsq", "LinearRegressor lstsq vs LinearRegression", [
-        ("n", "n"), ("d", "d"), ("numpynn_s", "numpynn s"), ("sklearn_s", "sklearn s"),
-        ("ratio", "ratio"), ("max_rel_coef_diff_vs_sklearn", "coef diff vs sklearn"),
-        ("max_rel_coef_err_numpynn", "numpynn err vs lstsq"),
-        ("max_rel_coef_err_sklearn", "sklearn err vs lstsq"), ("X_MB", "X MB"),
-        ("numpynn_peak_MB", "numpynn peak MB"), ("sklearn_peak_MB", "sklearn peak MB")]),
+    ("lstsq", "LinearRegressor lstsq vs LinearRegression, X.T @ X + Cholesky, np.linalg.lstsq", [
+        ("n", "n"), ("d", "d"), ("numpynn_s", "numpynn s"), ("lstsq_fit_s", "lstsq_fit s"),
+        ("sklearn_s", "sklearn s"), ("cholesky_s", "X.T@X+Cholesky s"),
+        ("np_lstsq_s", "np.linalg.lstsq s"), ("ratio", "numpynn / sklearn"),
+        ("ratio_fit_vs_cholesky", "lstsq_fit / Cholesky"),
+        ("max_rel_coef_diff_vs_sklearn", "coef diff vs sklearn"),
+        ("max_rel_coef_err_numpynn", "numpynn err"),
+        ("max_rel_coef_err_lstsq_fit", "lstsq_fit err"),
+        ("max_rel_coef_err_sklearn", "sklearn err"),
+        ("max_rel_coef_err_np_lstsq", "np.linalg.lstsq err"), ("X_MB", "X MB"),
+        ("numpynn_peak_MB", "numpynn peak MB"), ("lstsq_fit_peak_MB", "lstsq_fit peak MB"),
+        ("sklearn_peak_MB", "sklearn peak MB")]),
 ]
 
 
@@ -95,6 +102,7 @@ def check_targets(cases):
     ls = cases.get("lstsq", {}).get("rows", [])
     if ls:
         out["lstsq_vs_linreg"] = max(r["ratio"] for r in ls)
+        out["lstsq_fit_vs_cholesky"] = max(r["ratio_fit_vs_cholesky"] for r in ls)
     bw = cases.get("bandwidth", {}).get("rows", [])
     if bw:
         out["gd_vs_bandwidth"] = max(r["ratio_vs_bound"] for r in bw)

@@ -117,17 +117,25 @@ class _BlasLimiter:
         self._limits = None
         self._controller = None       # inspecting the loaded libraries costs ~10 ms
 
+    def _libs(self):
+        if self._controller is None:
+            from threadpoolctl import ThreadpoolController  # scikit-learn's dependency
+            self._controller = ThreadpoolController().select(user_api="blas")
+        return self._controller.lib_controllers
+
+    def threads(self):
+        """The number of threads BLAS may use now (respects every limit in force)."""
+        with self._lock:
+            return max((lib.num_threads for lib in self._libs()), default=1)
+
     @contextmanager
     def one_thread(self, active=True):
         if not active:
             yield
             return
         with self._lock:
-            if self._controller is None:
-                from threadpoolctl import ThreadpoolController  # scikit-learn's dependency
-                self._controller = ThreadpoolController().select(user_api="blas")
             if self._users == 0:
-                libs = self._controller.lib_controllers
+                libs = self._libs()
                 self._limits = [(lib, lib.num_threads) for lib in libs]
                 for lib in libs:
                     lib.set_num_threads(1)

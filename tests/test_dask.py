@@ -12,12 +12,20 @@ import pytest
 from numpy.testing import assert_allclose
 from sklearn.linear_model import LinearRegression, Ridge
 
+dask = pytest.importorskip("dask")
 da = pytest.importorskip("dask.array")
 distributed = pytest.importorskip("distributed")
 wrappers = pytest.importorskip("dask_ml.wrappers")
 
 from numpynn import LinearRegressor, TwoLayerNet  # noqa: E402
-from numpynn.parallel import fit_lstsq_dask, tree_combine  # noqa: E402
+from numpynn.inference import robust_meat, summarize  # noqa: E402
+from numpynn.lstsq import lstsq_fit, lstsq_solve  # noqa: E402
+from numpynn.parallel import (  # noqa: E402
+    block_state,
+    fit_lstsq_dask,
+    robust_meat_dask,
+    tree_combine,
+)
 
 
 @pytest.fixture(scope="module")
@@ -106,17 +114,100 @@ def test_refitting_discards_the_previous_model(client, rng):
     assert len(est.loss_curve_) == 1
 
 
-def test_bad_blocks_raise_value_error_from_the_workers(client, rng):
+def test_bad_blocks_raise_fits_error_from_the_workers(client, rng):
     X, y = tall_data(rng, n=1000)
     X[777, 2] = np.nan
-    with pytest.raises(ValueError, match="NaN or infinity"):
+    with pytest.raises(ValueError, match="Input X contains NaN"):
         fit_lstsq_dask(da.from_array(X, chunks=250), da.from_array(y, chunks=250))
+
+
+def first_line(exc):
+    """The message's first line; the value quoted after "float: " is the first bad
+    entry of whichever block failed first, so it is left out."""
+    return str(exc).splitlines()[0].split("string to float: ")[0]
+
+
+def fit_message(X, y, sample_weight=None):
+    """The first line of the error ``LinearRegressor.fit`` raises on these arrays."""
+    with pytest.raises(ValueError) as info:
+        LinearRegressor(solver="lstsq").fit(X, y, sample_weight=sample_weight)
+    return first_line(info.value)
+
+
+REFUSED = {
+    "complex X": lambda X, y: (X + 1j, y),
+    "complex y": lambda X, y: (X, y + 0.5j),
+    "y of shape (n, 0)": lambda X, y: (X, np.zeros((len(y), 0))),
+    "strings in X": lambda X, y: (np.where(X > 0, "big", "small"), y),
+    "strings in an object X": lambda X, y: (np.column_stack([X[:, :1], np.full(len(y), "x")])
+                                            .astype(object), y),
+    "infinity in y": lambda X, y: (X, np.r_[y[:-1], np.inf]),
+    "no features": lambda X, y: (X[:, :0], y),
+}
+
+
+@pytest.mark.parametrize("case", sorted(REFUSED))
+def test_refuses_what_fit_refuses_with_the_same_message(client, rng, case):
+    X, y = REFUSED[case](*tall_data(rng, n=40, d=3))
+    expected = fit_message(X, y)
+    with pytest.raises(ValueError) as info:
+        fit_lstsq_dask(da.from_array(X, chunks=15), da.from_array(y, chunks=15))
+    assert first_line(info.value) == expected
+
+
+@pytest.mark.parametrize("weights, match", [
+    (-np.ones(40), "sample_weight must be non-negative."),
+    (np.zeros(40), "sample_weight must not be all zero: its sum must be positive."),
+    (np.r_[np.ones(39), np.nan], "sample_weight contains NaN or infinity."),
+])
+def test_bad_weights_get_fits_message(client, rng, weights, match):
+    X, y = tall_data(rng, n=40, d=3)
+    assert fit_message(X, y, weights) == match
+    with pytest.raises(ValueError, match=match):
+        fit_lstsq_dask(da.from_array(X, chunks=15), da.from_array(y, chunks=15),
+                       da.from_array(weights, chunks=15))
+
+
+def test_complex_weights_are_refused(client, rng):
+    X, y = tall_data(rng, n=40, d=3)
+    with pytest.raises(ValueError, match="Complex data not supported in sample_weight"):
+        fit_lstsq_dask(da.from_array(X, chunks=15), da.from_array(y, chunks=15),
+                       da.from_array(np.ones(40) + 1j, chunks=15))
+
+
+def test_a_two_layer_net_is_refused_clearly(client, rng):
+    X, y = tall_data(rng, n=40, d=3)
+    with pytest.raises(ValueError, match=r"fits a LinearRegressor\(solver='lstsq'\); got "
+                                         r"TwoLayerNet"):
+        fit_lstsq_dask(da.from_array(X, chunks=15), da.from_array(y, chunks=15),
+                       estimator=TwoLayerNet())
+
+
+def test_inference_after_map_reduce_equals_in_memory(client, rng):
+    # statsmodels needs the rows in memory; the state and one more pass do not
+    X, y = tall_data(rng, n=3000, k=2)
+    y = y + rng.normal(size=y.shape) * np.abs(X[:, :1])       # heteroscedastic
+    sw = rng.uniform(0.5, 2.0, size=3000)
+    dX, dy, dw = (da.from_array(a, chunks=700) for a in (X, y, sw))
+    parts = [dask.delayed(block_state)(xb, yb, wb) for xb, yb, wb in
+             zip(dX.to_delayed().ravel(), dy.to_delayed().ravel(), dw.to_delayed().ravel(),
+                 strict=True)]
+    state = tree_combine(parts, split_every=2).compute()
+    sol = lstsq_solve(state)
+    meat = robust_meat_dask(dX, dy, dw, state, sol)
+    ref_state, ref_sol = lstsq_fit(X, y, sw)
+    ref_meat = robust_meat(X, y, sw, ref_state, ref_sol)
+    for cov_type in ("nonrobust", "HC3"):
+        ours = summarize(state, sol, cov_type=cov_type, meat=meat)
+        ref = summarize(ref_state, ref_sol, cov_type=cov_type, meat=ref_meat)
+        for field in ("coef", "std_err", "conf_int", "r2", "f_statistic"):
+            assert_allclose(getattr(ours, field), getattr(ref, field), rtol=1e-9)
 
 
 @pytest.mark.parametrize("kwargs, match", [
     ({"estimator": LinearRegressor(solver="gd")}, "solver='lstsq'"),
     ({"y": np.zeros(7)}, "does not match"),
-    ({"sample_weight": np.ones(3)}, "sample_weight"),
+    ({"sample_weight": np.ones(3)}, r"sample_weight.shape == \(3,\), expected \(10,\)"),
     ({"split_every": 1}, "split_every"),
 ])
 def test_invalid_arguments_raise_before_any_work(client, rng, kwargs, match):
@@ -126,13 +217,15 @@ def test_invalid_arguments_raise_before_any_work(client, rng, kwargs, match):
 
 
 def test_tree_combine_of_delayed_states_builds_a_tree(client, rng):
-    import dask
-
     X, y = tall_data(rng, n=900)
-    from numpynn.parallel import block_state
     parts = [dask.delayed(block_state)(X[i:i + 100], y[i:i + 100]) for i in range(0, 900, 100)]
-    R = tree_combine(parts, split_every=3).compute()
-    assert_allclose(np.abs(R), np.abs(block_state(X, y)), rtol=1e-10, atol=1e-9)
+    graph = tree_combine(parts, split_every=3)
+    merges = [k for k in dict(graph.__dask_graph__()) if str(k).startswith("lstsq_merge")]
+    assert len(merges) == 4                           # 9 -> 3 -> 1: a tree, not one task
+    state = graph.compute()
+    assert state.n_samples == 900
+    ref = lstsq_solve(block_state(X, y))
+    assert_allclose(lstsq_solve(state).coef, ref.coef, rtol=1e-10)
 
 
 def test_incremental_linear_regressor_gd_learns_from_chunks(client, rng):
@@ -174,7 +267,22 @@ def test_a_failed_fit_keeps_the_previous_model(client, rng):
     X, y = tall_data(rng, n=600, d=3)
     est = fit_lstsq_dask(da.from_array(X, chunks=200), da.from_array(y, chunks=200))
     coef = est.coef_.copy()
-    with pytest.raises(ValueError, match="positive weight"):
+    with pytest.raises(ValueError, match="must not be all zero"):
         fit_lstsq_dask(da.from_array(X, chunks=200), da.from_array(y, chunks=200),
                        da.zeros(600, chunks=200), estimator=est)
     assert_allclose(est.coef_, coef, rtol=0)
+
+
+def test_the_state_goes_to_an_estimator_that_takes_one(client, rng):
+    # the contract once LinearRegressor takes a LstsqState: _set_lstsq_state(state, dtype, first)
+    from numpynn.parallel import _set_estimator_state
+
+    class Taker:
+        def _set_lstsq_state(self, state, dtype, first):
+            self.got = (state, dtype, first)
+            return self
+
+    X, y = tall_data(rng, n=200)
+    state = block_state(X, y)
+    out = _set_estimator_state(Taker(), state, np.float32)
+    assert out.got == (state, np.float32, True)

@@ -6,14 +6,17 @@ import numpy as np
 from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.callback import CallbackSupportMixin, with_callbacks
 from sklearn.exceptions import ConvergenceWarning
+from sklearn.utils.validation import validate_data
 
 from . import _fitting, quadratic
+from . import _linear_lstsq as _ls
 from ._training import RunResult
-from ._validation import Interval, Options, check_params
+from ._validation import BOOL, Interval, Options, check_params
 from ._warnings import warn
+from .inference import COV_TYPES, robust_meat
 from .losses import baseline_loss
-from .lstsq import qr_solve, qr_update
-from .optimizers import newton, sgd
+from .lstsq import lstsq_fit, lstsq_solve, lstsq_update
+from .optimizers import sgd
 
 #: Above this condition number of the Hessian the features count as badly
 #: scaled; above SINGULAR the Hessian counts as singular (rounding level).
@@ -116,13 +119,18 @@ class LinearRegressor(CallbackSupportMixin, RegressorMixin, BaseEstimator):
         "solver": (Options(("gd", "lstsq", "newton")),),
         "learning_rate": (Options(("auto",)), Interval("real", 0, None, "neither")),
         "batch_size": _fitting.BATCH_SIZE,
+        "fit_intercept": (BOOL,),
+        "cov_type": (Options(COV_TYPES),),
     }
 
-    def __init__(self, *, solver="gd", learning_rate="auto", max_iter=1000,
-                 batch_size=None, alpha=0.0, tol=1e-4, n_iter_no_change=10,
+    def __init__(self, *, solver="gd", fit_intercept=True, learning_rate="auto",
+                 max_iter=1000, batch_size=None, alpha=0.0, tol=1e-4, n_iter_no_change=10,
                  shuffle=True, random_state=None, warm_start=False, verbose=False,
-                 early_stopping=False, validation_fraction=0.1, callbacks=None):
+                 early_stopping=False, validation_fraction=0.1, callbacks=None,
+                 cov_type="nonrobust"):
         self.solver = solver
+        self.fit_intercept = fit_intercept
+        self.cov_type = cov_type
         self.learning_rate = learning_rate
         self.max_iter = max_iter
         self.batch_size = batch_size
@@ -233,36 +241,50 @@ class LinearRegressor(CallbackSupportMixin, RegressorMixin, BaseEstimator):
             if self.solver == "lstsq":
                 ctx = self._init_callback_context()
                 ctx.call_on_fit_task_begin(estimator=self, X=X, y=y)
-                R = qr_update(None if first else self._qr_state, X, y, sw)
-                self._solve_qr_state(new, R, X.shape[1], y.dtype, X.shape[0], max(X.shape),
-                                     first, validation)
+                self._fit_lstsq(new, X, y, sw, first, incremental, validation)
                 ctx.call_on_fit_task_end(estimator=self, X=X, y=y,
                                          reconstruction_attributes=dict(new))
             else:
                 self._fit_iterative(new, X, y, sw, validation, incremental, first)
         return self
 
-    def _set_lstsq_state(self, R, d, dtype, rcond_rows, first):
-        """Fit from a least-squares state ``R`` combined elsewhere (:mod:`numpynn.parallel`)."""
+    def _fit_lstsq(self, new, X, y, sw, first, incremental, validation):
+        """``lstsq_fit`` on data in memory; ``lstsq_update`` + ``lstsq_solve`` when streaming."""
+        alpha, fi = self.alpha * y.shape[1], bool(self.fit_intercept)
+        meat = None
+        if incremental:
+            prev = None if first else vars(self).get("_lstsq_state")
+            state = lstsq_update(None if prev is None else _ls.LstsqState(*prev), X, y, sw,
+                                 fit_intercept=fi)
+            solution = lstsq_solve(state, alpha=alpha)
+        else:
+            state, solution = lstsq_fit(X, y, sw, fit_intercept=fi, alpha=alpha)
+            if self.cov_type != "nonrobust" and alpha == 0 and solution.rank == X.shape[1]:
+                meat = robust_meat(X, y, sw, state, solution)
+        self._publish_lstsq(new, state, solution, meat, y.dtype, X.shape[0], first,
+                            validation)
+
+    def _set_lstsq_state(self, state, dtype, first):
+        """Fit from a least-squares state combined elsewhere (:mod:`numpynn.parallel`)."""
         with _fitting.fit_context(self, incremental=not first) as new:
-            new["n_features_in_"] = d
-            self._solve_qr_state(new, R, d, dtype, 0, rcond_rows, first, None)
+            new["n_features_in_"] = len(state.x_shift)
+            if bool(state.fit_intercept) != bool(self.fit_intercept):
+                raise ValueError(f"The state was built with fit_intercept="
+                                 f"{state.fit_intercept}; the estimator has "
+                                 f"fit_intercept={self.fit_intercept}.")
+            solution = lstsq_solve(state, alpha=self.alpha * len(state.y_shift))
+            self._publish_lstsq(new, state, solution, None, dtype, 0, first, None)
         return self
 
-    def _solve_qr_state(self, new, R, d, dtype, n_seen, rcond_rows, first, validation):
-        """The exact solution from the QR state ``R``, as fitted attributes in ``new``."""
-        k = R.shape[0] - 1 - d
-        # The loss averages the data term over the k outputs, so per output
-        # the ridge penalty is k * alpha (the same minimum as "gd"/"newton").
-        coef, intercept, rss = qr_solve(R, d, self.alpha * k,
-                                        rcond=rcond_rows * np.finfo(np.float64).eps)
-        sw_sum = R[0, 0] ** 2                     # sum of weights seen, from the state
-        loss = rss.mean() / (2 * sw_sum) + self.alpha * np.vdot(coef, coef) / (2 * sw_sum)
-        params = {"W1": coef.astype(dtype), "b1": intercept.astype(dtype)}
-        new.update(self._publish(params), _qr_state=R, learning_rate_=None)
+    def _publish_lstsq(self, new, state, solution, meat, dtype, n_seen, first, validation):
+        """The solution as fitted attributes in ``new``; the state and solution kept."""
+        _ls.warn_if_rank_deficient(state, solution)
+        params = {"W1": solution.coef.astype(dtype), "b1": solution.intercept.astype(dtype)}
+        new.update(self._publish(params), **_ls.keep(state, solution, meat),
+                   learning_rate_=None, rank_=int(solution.rank), singular_=solution.singular.astype(dtype))
         val = ([], []) if validation is None else ([x] for x in _fitting.validation_metrics(
             params, "linear", validation))
-        result = RunResult(params, None, [float(loss)], *val, True, False)
+        result = RunResult(params, None, [float(solution.loss)], *val, True, False)
         _fitting.record(self, new, result, n_seen=n_seen, incremental=not first)
 
     def _fit_iterative(self, new, X, y, sw, validation, incremental, first):
@@ -271,10 +293,27 @@ class LinearRegressor(CallbackSupportMixin, RegressorMixin, BaseEstimator):
                                and np.shape(self._params()["W1"]) == (d, k))
         params = ({key: v.astype(y.dtype) for key, v in self._params().items()} if resume
                   else {"W1": np.zeros((d, k), y.dtype), "b1": np.zeros(k, y.dtype)})
+        if not self.fit_intercept:
+            if self.solver == "gd":
+                raise ValueError("solver='gd' does not support fit_intercept=False yet; "
+                                 "use solver='lstsq' or 'newton'.")
+            params["b1"][...] = 0.0
         lr, batch_size = self._step_size(X, sw, k, first)
-        optimizer = (newton(quadratic.hessian(X, sample_weight=sw, alpha=self.alpha,
-                                              n_outputs=k))
-                     if self.solver == "newton" else sgd(lr))
+        kept = dict.fromkeys(_ls.KEPT)
+        if self.solver == "newton":
+            fit = lstsq_fit(X, y, sw, fit_intercept=bool(self.fit_intercept),
+                            alpha=self.alpha * k)
+            optimizer = _ls.qr_newton(fit, self.alpha * k)
+            _ls.warn_if_rank_deficient(*fit)
+            meat = (robust_meat(X, y, sw, *fit) if self.cov_type != "nonrobust"
+                    and not incremental and self.alpha == 0 and fit.solution.rank == d
+                    else None)
+            kept = _ls.keep(*fit, meat)
+            new.update(rank_=int(fit.solution.rank),
+                       singular_=fit.solution.singular.astype(y.dtype))
+        else:
+            optimizer = sgd(lr)
+        new.update(kept)
         rng = np.random.default_rng(self.random_state)
         result = _fitting.train(self, new, params, None, optimizer, X, y, sw, rng,
                                 activation="linear", alpha=self.alpha,
@@ -346,20 +385,90 @@ class LinearRegressor(CallbackSupportMixin, RegressorMixin, BaseEstimator):
                  f"(the Hessian's condition number is {cond:.2g}). {advice}",
                  ConvergenceWarning)
 
-    def predict(self, X):
+    def predict(self, X, return_std=False):
         """Predict with the current ``coef_`` and ``intercept_``.
 
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
             Inputs.
+        return_std : bool, default=False
+            Also return the standard error of the mean prediction (after
+            ``solver="lstsq"`` or ``"newton"``, with ``cov_type``).
 
         Returns
         -------
         y_pred : ndarray of shape (n_samples,) or (n_samples, n_outputs)
             Predictions.
+        y_std : ndarray of the same shape
+            With ``return_std=True`` only.
         """
-        return _fitting.predict(self, X, "linear")
+        y_pred = _fitting.predict(self, X, "linear")
+        if not return_std:
+            return y_pred
+        return y_pred, _ls.predict_std(self, self._inference_rows(X))
+
+    def _inference_rows(self, X):
+        return validate_data(self, X, reset=False, dtype=np.float64,
+                             accept_sparse=_fitting.SPARSE)
+
+    def summary(self, feature_names=None, alpha=0.05):
+        """Coefficients with standard errors, t tests and intervals; R^2 and the F test.
+
+        Available after ``solver="lstsq"`` or ``"newton"`` (also after
+        ``partial_fit`` and :func:`numpynn.parallel.fit_lstsq_dask`, with
+        ``cov_type="nonrobust"``). Equal to statsmodels' ``OLS`` (``WLS``
+        with ``sample_weight``) results; :doc:`/inference` explains each column.
+
+        Parameters
+        ----------
+        feature_names : sequence of str, default=None
+            ``None``: ``feature_names_in_`` if fitted on a DataFrame, else ``x0, x1, ...``.
+        alpha : float, default=0.05
+            Confidence intervals at level ``1 - alpha``.
+
+        Returns
+        -------
+        summary : numpynn.inference.Summary
+            ``str(summary)`` is a table, intercept first.
+
+        Raises
+        ------
+        ValueError
+            After ``solver="gd"``, after a ridge fit (``alpha > 0``), for a
+            rank-deficient design, when ``df_resid <= 0``, or for an HC
+            ``cov_type`` after ``partial_fit`` / ``fit_lstsq_dask``.
+
+        Examples
+        --------
+        >>> X = np.array([[0.0], [1.0], [2.0], [3.0]]); y = np.array([0.0, 1.0, 1.0, 3.0])
+        >>> s = LinearRegressor(solver="lstsq").fit(X, y).summary()
+        >>> s.std_err.round(6)                       # statsmodels OLS: bse
+        array([0.494975, 0.264575])
+        """
+        return _ls.summary(self, feature_names, alpha)
+
+    def conf_int(self, alpha=0.05):
+        """Confidence intervals of ``(intercept, coef)``: shape ``(n_coef, 2)``.
+
+        Intercept first when fitted; with ``k`` outputs, ``(k, n_coef, 2)``.
+        Errors as :meth:`summary`.
+        """
+        return self.summary(alpha=alpha).conf_int
+
+    def predict_interval(self, X, alpha=0.05):
+        """Lower and upper bounds holding a new observation with probability ``1 - alpha``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        alpha : float, default=0.05
+
+        Returns
+        -------
+        lower, upper : ndarray of shape (n_samples,) or (n_samples, n_outputs)
+        """
+        return _ls.predict_interval(self, self._inference_rows(X), alpha)
 
     def __sklearn_is_fitted__(self):
         # a key lookup, not a scan of vars(self): safe while another thread refits

@@ -230,11 +230,47 @@ def _upper_triangular(R, name):
         raise ValueError(f"{name} has R[0, 0] = 0 (no rows seen)")
 
 
-#: The least-squares state of ``LinearRegressor(solver="lstsq")``: the R factor
-#: of the weighted ``[1, X, Y]`` (:func:`numpynn.lstsq.qr_update`), float64 for
-#: either model dtype. Its format follows the solver's: edit here only.
-QR_STATE = array(lambda s: (1 + s.d + s.k,) * 2, np.dtype(np.float64),
-                 extra=_upper_triangular)
+def _tuple_of(*checks):
+    """A tuple (or NamedTuple, as in memory) of exactly ``len(checks)`` values."""
+    def check(v, dims, name):
+        if not isinstance(v, tuple) or len(v) != len(checks):
+            raise ValueError(f"{name} is not a tuple of {len(checks)}")
+        for i, (c, item) in enumerate(zip(checks, v, strict=True)):
+            c(item, dims, f"{name}[{i}]")
+    return check
+
+
+def _boolean(v, dims, name):
+    if not isinstance(v, (bool, np.bool_)):
+        raise ValueError(f"{name}={v!r} is not a bool")
+
+
+def _triangle(v, dims, name):
+    """``LstsqState.R``: float64 upper triangular of size ``fit_intercept + d + k``."""
+    fi = bool(dims.params.get("fit_intercept", True)) if dims.params else True
+    array(lambda s: (int(fi) + s.d + s.k,) * 2, np.dtype(np.float64))(v, dims, name)
+    if np.tril(v, -1).any():
+        raise ValueError(f"{name} is not upper triangular")
+    if fi and v[0, 0] == 0:
+        raise ValueError(f"{name} has R[0, 0] = 0 (no rows seen)")
+
+
+F64 = np.dtype(np.float64)
+#: ``_lstsq_state`` of ``LinearRegressor(solver="lstsq" or "newton")``: a
+#: :class:`numpynn.lstsq.LstsqState` (float64 for either model dtype).
+LSTSQ_STATE = optional(_tuple_of(
+    _triangle, array(lambda s: (s.d,), F64), array(lambda s: (s.k,), F64),
+    integer(1), real(positive=True), _boolean))
+#: ``_lstsq_solution``: a :class:`numpynn.lstsq.LstsqSolution`.
+LSTSQ_SOLUTION = optional(_tuple_of(
+    array(lambda s: (s.d, s.k), F64), array(lambda s: (s.k,), F64), integer(0),
+    array(lambda s: (s.d,), F64, nonneg=True), array(lambda s: (s.k,), F64, nonneg=True),
+    real(), real(finite=False), integer(0), real()))
+#: ``_lstsq_meat``: a :class:`numpynn.inference.RobustMeat` (HC covariances) or None.
+_MEAT = array(lambda s: (s.k, int(bool(s.params.get("fit_intercept", True))) + s.d,
+                         int(bool(s.params.get("fit_intercept", True))) + s.d), F64,
+              finite=False)
+LSTSQ_MEAT = optional(_tuple_of(_MEAT, _MEAT, _MEAT))
 
 
 def _params_like(nonneg=False):
@@ -275,7 +311,9 @@ SCHEMAS = {
         "coef_": array(lambda s: (s.d,) if s.k == 1 else (s.k, s.d)),
         "intercept_": array(lambda s: () if s.k == 1 else (s.k,)),
         "learning_rate_": optional(real(positive=True)),
-        "_qr_state": QR_STATE,
+        "rank_": integer(0), "singular_": array(lambda s: (s.d,), nonneg=True),
+        "_lstsq_state": LSTSQ_STATE, "_lstsq_solution": LSTSQ_SOLUTION,
+        "_lstsq_meat": LSTSQ_MEAT,
     }, ("coef_", "intercept_", "n_features_in_", "n_outputs_", "loss_curve_", "n_iter_")),
     "TwoLayerNet": Schema(_net_dims, {
         **_SIZES, **_CURVES,

@@ -23,8 +23,6 @@ imported inside the functions, so this module imports without it.
 
 from __future__ import annotations
 
-import inspect
-
 import numpy as np
 from sklearn.utils import check_array
 
@@ -273,22 +271,8 @@ def fit_lstsq_dask(X, y, sample_weight=None, *, estimator=None, split_every=8):
 
 
 def _set_estimator_state(est, state, dtype):
-    """Hand the merged state to the estimator: ``est._set_lstsq_state(state, dtype, first=True)``.
-
-    Until ``LinearRegressor`` takes a :class:`numpynn.lstsq.LstsqState`
-    (its first interface takes ``(R, d, dtype, rcond_rows, first)``, the
-    unshifted triangle of ``[1, X, y]``), the state's shift is moved into
-    the first row of its triangle (exact algebra, see
-    :func:`numpynn.lstsq.lstsq_merge`) and handed over that way.
-    """
-    if "state" in inspect.signature(est._set_lstsq_state).parameters:
-        return est._set_lstsq_state(state, dtype, first=True)
-    if not state.fit_intercept:
-        raise ValueError("This LinearRegressor cannot take a fit without intercept.")
-    R = state.R.copy()
-    R[0, 1:] += R[0, 0] * np.concatenate([state.x_shift, state.y_shift])
-    d = len(state.x_shift)
-    return est._set_lstsq_state(R, d, dtype, max(state.n_samples, d), first=True)
+    """Hand the merged state over: ``est._set_lstsq_state(state, dtype, first=True)``."""
+    return est._set_lstsq_state(state, dtype, first=True)
 
 
 def robust_meat_dask(X, y, sample_weight, state, solution, *, split_every=8):

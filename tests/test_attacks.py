@@ -289,7 +289,7 @@ def test_interrupted_least_squares_keeps_the_previous_model(data, monkeypatch):
     def interrupt(*args, **kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(numpynn._linear, "qr_update", interrupt)
+    monkeypatch.setattr(numpynn._linear, "lstsq_fit", interrupt)
     with pytest.warns(UserWarning, match="interrupted during the least-squares update"):
         assert reg.fit(X, 2 * y) is reg
     _assert_same_state(before, _state(reg))

@@ -52,7 +52,7 @@ def _saved(model, tmp_path):
 
 
 # -- item 10: the least-squares state ----------------------------------------------
-QR = "attributes/_qr_state"
+QR = "attributes/_lstsq_state/0"
 
 
 def _set(name, value):
@@ -68,15 +68,15 @@ def _lower(R):
 
 
 @pytest.mark.parametrize("edit, message", [
-    (_set(QR, lambda R: R[:-1, :-1]), r"_qr_state has shape \(4, 4\), expected \(5, 5\)"),
-    (_set(QR, lambda R: R.astype(complex)), r"'attributes/_qr_state': dtype '<c16' is not"),
-    (_set(QR, lambda R: R.astype("datetime64[s]")), r"_qr_state': dtype '<M8\[s\]' is not"),
-    (_set(QR, lambda R: R.astype(np.float32)), "_qr_state has dtype float32, expected float64"),
-    (_set(QR, lambda R: R.astype(np.int64)), "_qr_state has dtype int64, expected float64"),
-    (_set(QR, lambda R: np.where(R == R.max(), np.nan, R)), "_qr_state is not finite"),
-    (_set(QR, _lower), "_qr_state is not upper triangular"),
+    (_set(QR, lambda R: R[:-1, :-1]), r"_lstsq_state\[0\] has shape \(4, 4\), expected \(5, 5\)"),
+    (_set(QR, lambda R: R.astype(complex)), r"'attributes/_lstsq_state/0': dtype '<c16' is not"),
+    (_set(QR, lambda R: R.astype("datetime64[s]")), r"_lstsq_state/0': dtype '<M8\[s\]' is not"),
+    (_set(QR, lambda R: R.astype(np.float32)), r"_lstsq_state\[0\] has dtype float32, expected float64"),
+    (_set(QR, lambda R: R.astype(np.int64)), r"_lstsq_state\[0\] has dtype int64, expected float64"),
+    (_set(QR, lambda R: np.where(R == R.max(), np.nan, R)), r"_lstsq_state\[0\] is not finite"),
+    (_set(QR, _lower), r"_lstsq_state\[0\] is not upper triangular"),
     (_set(QR, lambda R: np.triu(np.ones_like(R)) - np.eye(5)[0] * np.eye(5)),
-     r"_qr_state has R\[0, 0\] = 0"),
+     r"_lstsq_state\[0\] has R\[0, 0\] = 0"),
 ], ids=["shape", "complex", "datetime", "float32", "int", "nan", "lower", "empty"])
 def test_forged_least_squares_state_is_refused(edit, message, data, tmp_path):
     path = _saved(LinearRegressor(solver="lstsq").fit(*data), tmp_path)
@@ -171,7 +171,7 @@ def test_float32_model_state_keeps_its_dtype(data, tmp_path):
     assert back._optimizer_state["W1"].dtype == np.float32
     reg = LinearRegressor(solver="lstsq").fit(data[0].astype(np.float32), data[1])
     back = load(_saved(reg, tmp_path))
-    assert back.coef_.dtype == np.float32 and back._qr_state.dtype == np.float64
+    assert back.coef_.dtype == np.float32 and back._lstsq_state[0].dtype == np.float64
 
 
 # -- generic attributes and item 9 ------------------------------------------------------
@@ -197,7 +197,7 @@ def test_slash_in_dict_keys_does_not_collide(data, tmp_path):
 
 
 @pytest.mark.parametrize("name, message", [
-    ("_cache", r"attributes \['_cache'\] are not fitted attributes .*_qr_state"),
+    ("_cache", r"attributes \['_cache'\] are not fitted attributes .*_lstsq_state"),
     ("note", r"attributes \['note'\] are not fitted attributes"),
     ("predict_", None),                      # a fitted-looking name is stored generically
 ])

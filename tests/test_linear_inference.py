@@ -1,0 +1,108 @@
+"""LinearRegressor's fit_intercept, rank_/singular_ and inference methods, against statsmodels."""
+
+import numpy as np
+import pytest
+from numpy.testing import assert_allclose
+from sklearn.linear_model import LinearRegression
+
+from numpynn import LinearRegressor
+from numpynn.kernels import compute_loss
+from numpynn.persistence import load, save
+
+sm = pytest.importorskip("statsmodels.api")
+
+
+def _data(rng, n=80, hetero=False):
+    X = rng.normal(size=(n, 3)) * [1.0, 5.0, 0.2] + [0.0, 10.0, -1.0]
+    noise = rng.normal(size=n) * ((1 + X[:, 0] ** 2) if hetero else 1.0)
+    return X, X @ [1.5, -0.3, 4.0] + 2.0 + noise
+
+
+@pytest.mark.parametrize("solver", ["lstsq", "newton"])
+@pytest.mark.parametrize("fit_intercept", [True, False])
+def test_fit_intercept_matches_linear_regression(rng, solver, fit_intercept):
+    X, y = _data(rng)
+    reg = LinearRegressor(solver=solver, fit_intercept=fit_intercept).fit(X, y)
+    ref = LinearRegression(fit_intercept=fit_intercept).fit(X, y)
+    assert_allclose(reg.coef_, ref.coef_, rtol=1e-12)
+    assert_allclose(reg.intercept_, ref.intercept_, rtol=1e-12, atol=0 if fit_intercept else 0)
+    assert reg.rank_ == ref.rank_ == 3
+
+
+def test_gd_refuses_fit_intercept_false(rng):
+    X, y = _data(rng)
+    with pytest.raises(ValueError, match="does not support fit_intercept=False"):
+        LinearRegressor(fit_intercept=False).fit(X, y)
+
+
+def test_loss_curve_is_the_kernels_loss(rng):
+    X, y = _data(rng)
+    for fi in (True, False):
+        reg = LinearRegressor(solver="lstsq", fit_intercept=fi, alpha=0.7).fit(X, y)
+        loss = compute_loss(y[:, None], reg.predict(X)[:, None]) + \
+            0.7 * np.vdot(reg.coef_, reg.coef_) / (2 * len(y))
+        assert_allclose(reg.loss_curve_[0], loss, rtol=1e-10)
+
+
+def test_rank_deficient_design_warns_with_the_rank(rng):
+    X, y = _data(rng)
+    X = np.column_stack([X, X[:, 0] + X[:, 1]])
+    with pytest.warns(UserWarning, match="rank 3 < 4 features"):
+        reg = LinearRegressor(solver="lstsq").fit(X, y)
+    ref = LinearRegression().fit(X, y)
+    assert reg.rank_ == ref.rank_ == 3
+    assert_allclose(reg.coef_, ref.coef_, rtol=1e-9)
+
+
+@pytest.mark.parametrize("cov_type", ["nonrobust", "HC0", "HC1", "HC2", "HC3"])
+@pytest.mark.parametrize("solver", ["lstsq", "newton"])
+def test_summary_equals_statsmodels(rng, cov_type, solver):
+    X, y = _data(rng, hetero=True)
+    w = rng.uniform(0.5, 2.0, size=len(y))
+    reg = LinearRegressor(solver=solver, cov_type=cov_type).fit(X, y, sample_weight=w)
+    ref = sm.WLS(y, sm.add_constant(X), weights=w).fit(cov_type=cov_type, use_t=True)
+    s = reg.summary()
+    assert_allclose(s.coef, ref.params, rtol=1e-10)
+    assert_allclose(s.std_err, ref.bse, rtol=1e-10)
+    assert_allclose(reg.conf_int(alpha=0.1), ref.conf_int(alpha=0.1), rtol=1e-10)
+    Xn = X[:5] + 0.5
+    y_pred, std = reg.predict(Xn, return_std=True)
+    pred = ref.get_prediction(sm.add_constant(Xn, has_constant="add"))
+    assert_allclose(y_pred, pred.predicted_mean, rtol=1e-10)
+    assert_allclose(std, pred.se_mean, rtol=1e-10)
+    if cov_type == "nonrobust":
+        lower, upper = reg.predict_interval(Xn, alpha=0.05)
+        frame = pred.summary_frame(alpha=0.05)
+        assert_allclose(lower, frame["obs_ci_lower"], rtol=1e-10)
+        assert_allclose(upper, frame["obs_ci_upper"], rtol=1e-10)
+
+
+def test_summary_without_intercept_equals_statsmodels(rng):
+    X, y = _data(rng)
+    reg = LinearRegressor(solver="lstsq", fit_intercept=False).fit(X, y)
+    ref = sm.OLS(y, X).fit()
+    assert_allclose(reg.summary().std_err, ref.bse, rtol=1e-10)
+
+
+def test_inference_after_partial_fit_and_load(rng, tmp_path):
+    X, y = _data(rng)
+    reg = LinearRegressor(solver="lstsq")
+    for s in range(0, len(y), 25):
+        reg.partial_fit(X[s:s + 25], y[s:s + 25])
+    ref = sm.OLS(y, sm.add_constant(X)).fit()
+    assert_allclose(reg.summary().std_err, ref.bse, rtol=1e-9)
+    save(reg, tmp_path / "m.npz")
+    assert_allclose(load(tmp_path / "m.npz").conf_int(), ref.conf_int(), rtol=1e-9)
+    reg.set_params(cov_type="HC3")
+    with pytest.raises(ValueError, match="only cov_type='nonrobust' is available"):
+        reg.summary()
+
+
+def test_inference_errors(rng):
+    X, y = _data(rng)
+    with pytest.raises(ValueError, match="solver='gd'"):
+        LinearRegressor(max_iter=5, tol=None).fit(X, y).summary()
+    with pytest.raises(ValueError, match="df_resid = 0"):
+        LinearRegressor(solver="lstsq").fit(X[:4], y[:4]).conf_int()
+    with pytest.raises(ValueError, match="cov_type"):
+        LinearRegressor(solver="lstsq", cov_type="HC9").fit(X, y)

@@ -281,7 +281,8 @@ class LinearRegressor(CallbackSupportMixin, RegressorMixin, BaseEstimator):
         _ls.warn_if_rank_deficient(state, solution)
         params = {"W1": solution.coef.astype(dtype), "b1": solution.intercept.astype(dtype)}
         new.update(self._publish(params), **_ls.keep(state, solution, meat),
-                   learning_rate_=None, rank_=int(solution.rank), singular_=solution.singular.astype(dtype))
+                   learning_rate_=None, rank_=int(solution.rank),
+                   singular_=solution.singular.astype(dtype))
         val = ([], []) if validation is None else ([x] for x in _fitting.validation_metrics(
             params, "linear", validation))
         result = RunResult(params, None, [float(solution.loss)], *val, True, False)

@@ -302,8 +302,9 @@ class LinearRegressor(CallbackSupportMixin, RegressorMixin, BaseEstimator):
         lr, batch_size = self._step_size(X, sw, k, first)
         kept = dict.fromkeys(_ls.KEPT)
         if self.solver == "newton":
-            fit = lstsq_fit(X, y, sw, fit_intercept=bool(self.fit_intercept),
-                            alpha=self.alpha * k)
+            with np.errstate(over="ignore", invalid="ignore"):   # the loop names overflow
+                fit = lstsq_fit(X, y, sw, fit_intercept=bool(self.fit_intercept),
+                                alpha=self.alpha * k)
             optimizer = _ls.qr_newton(fit, self.alpha * k)
             _ls.warn_if_rank_deficient(*fit)
             meat = (robust_meat(X, y, sw, *fit) if self.cov_type != "nonrobust"

@@ -11,6 +11,7 @@ from . import _fitting
 from ._validation import BOOL, Interval, Options, check_params
 from .kernels import init_params
 from .optimizers import OPTIMIZERS
+from .schedules import SCHEDULES
 
 
 class TwoLayerNet(CallbackSupportMixin, RegressorMixin, BaseEstimator):
@@ -39,6 +40,22 @@ class TwoLayerNet(CallbackSupportMixin, RegressorMixin, BaseEstimator):
         ``batch_size`` and ``shuffle`` do not apply, ``partial_fit`` and
         ``early_stopping`` are refused (``X_val`` is still recorded).
     learning_rate : float, default=0.001
+        The (initial) step size.
+    learning_rate_schedule : {"constant", "invscaling", "adaptive", "cosine"}, default="constant"
+        How the step size changes between epochs (:mod:`numpynn.schedules`),
+        for every optimizer but ``"lbfgs"``: ``"invscaling"`` divides it by
+        ``(samples seen + 1) ** power_t`` and ``"adaptive"`` by 5 on a
+        plateau of ``n_iter_no_change`` epochs (stopping when it falls to
+        1e-6), as ``MLPRegressor``; ``"cosine"`` warms up linearly for
+        ``warmup_epochs`` and then decays to 0 at ``max_iter``. The schedule
+        continues across ``partial_fit`` calls and saved models (so
+        ``learning_rate`` is its starting rate; with ``"constant"`` a new
+        ``learning_rate`` set between ``partial_fit`` calls takes effect);
+        ``learning_rate_curve_[k]`` is the rate epoch ``k`` used.
+    power_t : float, default=0.5
+        Exponent of ``"invscaling"``.
+    warmup_epochs : int, default=0
+        Linear warm-up epochs of ``"cosine"``.
     max_iter : int, default=200
         Maximum epochs.
     batch_size : int, "auto" or None, default="auto"
@@ -92,6 +109,9 @@ class TwoLayerNet(CallbackSupportMixin, RegressorMixin, BaseEstimator):
         "beta_1": (Interval("real", 0, 1, "left"),),
         "beta_2": (Interval("real", 0, 1, "left"),),
         "epsilon": (Interval("real", 0, None, "neither"),),
+        "learning_rate_schedule": (Options(tuple(SCHEDULES)),),
+        "power_t": (Interval("real", 0, None),),
+        "warmup_epochs": (Interval("int", 0, None),),
     }
 
     def __init__(self, *, hidden_units=100, activation="relu", optimizer="adam",
@@ -99,7 +119,11 @@ class TwoLayerNet(CallbackSupportMixin, RegressorMixin, BaseEstimator):
                  momentum=0.9, nesterov=False, beta_1=0.9, beta_2=0.999,
                  epsilon=1e-8, tol=1e-4, n_iter_no_change=10, shuffle=True,
                  random_state=None, warm_start=False, verbose=False,
-                 early_stopping=False, validation_fraction=0.1, callbacks=None):
+                 early_stopping=False, validation_fraction=0.1, callbacks=None,
+                 learning_rate_schedule="constant", power_t=0.5, warmup_epochs=0):
+        self.learning_rate_schedule = learning_rate_schedule
+        self.power_t = power_t
+        self.warmup_epochs = warmup_epochs
         self.hidden_units = hidden_units
         self.activation = activation
         self.optimizer = optimizer
@@ -135,17 +159,27 @@ class TwoLayerNet(CallbackSupportMixin, RegressorMixin, BaseEstimator):
                 "intercepts_": [params["b1"], params["b2"]],
                 "n_outputs_": params["W2"].shape[1]}
 
-    def _make_optimizer(self):
-        """The optimizer's ``(init, step)``; ``None`` for ``"lbfgs"`` (SciPy drives it)."""
+    def _make_optimizer(self, rate):
+        """The optimizer's ``(init, step)`` stepping by ``rate()``; ``None`` for ``"lbfgs"``."""
         name = self.optimizer
         if name == "lbfgs":
             return None
         if name == "sgd":
-            return OPTIMIZERS[name](self.learning_rate)
+            return OPTIMIZERS[name](rate)
         if name == "momentum":
-            return OPTIMIZERS[name](self.learning_rate, self.momentum, self.nesterov)
-        return OPTIMIZERS[name](self.learning_rate, self.beta_1, self.beta_2,
-                                self.epsilon)
+            return OPTIMIZERS[name](rate, self.momentum, self.nesterov)
+        return OPTIMIZERS[name](rate, self.beta_1, self.beta_2, self.epsilon)
+
+    def _make_schedule(self):
+        """The learning-rate schedule (:mod:`numpynn.schedules`) of the parameters."""
+        name, lr = self.learning_rate_schedule, self.learning_rate
+        if name == "invscaling":
+            return SCHEDULES[name](lr, self.power_t)
+        if name == "adaptive":
+            return SCHEDULES[name](lr, tol=self.tol or 0.0, n_iter_no_change=self.n_iter_no_change)
+        if name == "cosine":
+            return SCHEDULES[name](lr, self.max_iter, self.warmup_epochs)
+        return SCHEDULES[name](lr)
 
     def _divergence_advice(self):
         if self.optimizer == "lbfgs":
@@ -245,7 +279,14 @@ class TwoLayerNet(CallbackSupportMixin, RegressorMixin, BaseEstimator):
             else:
                 params = init_params((d, self.hidden_units, k), self.activation, rng,
                                      y.dtype)
-            optimizer = self._make_optimizer()
+            schedule = self._make_schedule()
+            # a constant rate is the current learning_rate (set_params between
+            # partial_fit calls takes effect); other schedules carry their state on
+            carry_on = (partial and resume and hasattr(self, "_schedule_state")
+                        and self.learning_rate_schedule != "constant")
+            rate = _fitting.RateSchedule(schedule, self._schedule_state if carry_on
+                                         else schedule.init(), X.shape[0])
+            optimizer = self._make_optimizer(rate)
             lbfgs = optimizer is None
             if lbfgs:
                 self._refuse_lbfgs_misuse(partial)
@@ -255,9 +296,14 @@ class TwoLayerNet(CallbackSupportMixin, RegressorMixin, BaseEstimator):
                                     activation=self.activation, alpha=self.alpha,
                                     batch_size=self.batch_size, partial=partial,
                                     epoch_offset=self.n_iter_ if resume else 0,
-                                    validation=validation,
+                                    validation=validation, rate=None if lbfgs else rate,
                                     advice=self._divergence_advice())
             new.update(self._publish(result.params), _optimizer_state=result.opt_state)
+            if not lbfgs:
+                new["_schedule_state"] = rate.state
+                new["learning_rate_curve_"] = (
+                    list(getattr(self, "learning_rate_curve_", [])) if resume else []
+                ) + rate.curve
             _fitting.record(self, new, result, n_seen=X.shape[0], incremental=resume)
             if not partial:
                 _fitting.warn_not_converged(self, result, "increase max_iter.")

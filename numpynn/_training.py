@@ -147,6 +147,19 @@ def _check_params(params, epoch):
                        f"{', '.join(bad)} became non-finite (overflow).")
 
 
+def _record_epoch(epoch, loss, params, validate, curve, val_curve, val_scores):
+    """Append a finished epoch's loss (and validation loss and score) to the curves;
+    return its ``logs``."""
+    curve.append(loss)
+    logs = {"epoch": epoch, "loss": loss}
+    if validate is not None:
+        val_loss, score = validate(params)
+        val_curve.append(val_loss)
+        val_scores.append(score)
+        logs.update(val_loss=val_loss, val_score=score)
+    return logs
+
+
 def run(step, params, opt_state, n, sample_weight, schedule, rng, *, epoch_offset=0,
         validate=None, stop_on_validation=True, on_epoch=None, verbose=False,
         loss_floor=0.0):
@@ -227,14 +240,9 @@ def run(step, params, opt_state, n, sample_weight, schedule, rng, *, epoch_offse
             _check_params(params, epoch)
             loss = total / weight
             snapshot = (copy_state(params), copy_state(opt_state))
-            curve.append(loss)
-            logs = {"epoch": epoch, "loss": loss}
-            if validate is not None:
-                val_loss, score = validate(params)
-                val_curve.append(val_loss)
-                val_scores.append(score)
-                logs.update(val_loss=val_loss, val_score=score)
+            logs = _record_epoch(epoch, loss, params, validate, curve, val_curve, val_scores)
             if early:
+                score = val_scores[-1]
                 improved = score > best_score + (tol or 0.0)
                 if score > best_score:
                     best_score, best_params = score, copy_state(params)
@@ -320,13 +328,7 @@ def run_lbfgs(step, params, n, max_iter, tol, *, epoch_offset=0, validate=None,
             _raise_diverged(loss, limit, epoch, 1, first)
         unpack(x, params)
         last[0] = x.copy()
-        curve.append(loss)
-        logs = {"epoch": epoch, "loss": loss}
-        if validate is not None:
-            val_loss, score = validate(params)
-            val_curve.append(val_loss)
-            val_scores.append(score)
-            logs.update(val_loss=val_loss, val_score=score)
+        logs = _record_epoch(epoch, loss, params, validate, curve, val_curve, val_scores)
         progress.update(len(curve), loss)
         if on_epoch is not None and on_epoch(params, logs):
             raise StopIteration

@@ -13,9 +13,14 @@ import shutil
 import sys
 import warnings
 
-import numpynn
+# Document the checkout this file belongs to, not whichever numpynn is installed
+# (an editable install may point at another tree). Gallery scripts run in this
+# process, so they use it too.
+_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, _ROOT)
+sys.path.insert(1, os.path.dirname(os.path.abspath(__file__)))
 
-sys.path.insert(0, os.path.abspath("."))
+import numpynn  # noqa: E402
 
 project = "numpynn"
 author = "The numpynn developers"

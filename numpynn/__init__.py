@@ -6,13 +6,14 @@ The math lives once, as pure functions, in :mod:`numpynn.kernels`
 estimators around them.
 """
 
-from . import datasets, kernels, optimizers, quadratic
+from . import curvature, datasets, kernels, optimizers, quadratic
 from ._engine import reference_kernels
 from .estimators import LinearRegressor, TwoLayerNet
+from .lr_finder import lr_find
 from .persistence import load, save
 
 __version__ = "0.1.0"
 
-__all__ = ["LinearRegressor", "TwoLayerNet", "datasets", "kernels", "optimizers", "quadratic",
-           "reference_kernels", "save", "load",
+__all__ = ["LinearRegressor", "TwoLayerNet", "curvature", "datasets", "kernels", "optimizers",
+           "quadratic", "reference_kernels", "lr_find", "save", "load",
            "__version__"]

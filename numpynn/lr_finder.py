@@ -26,8 +26,7 @@ from sklearn.base import clone
 from sklearn.utils.validation import check_X_y
 
 from ._fitting import resolve_batch_size
-from ._linear import LinearRegressor
-from ._net import TwoLayerNet
+from .estimators import LinearRegressor, TwoLayerNet
 
 __all__ = ["lr_find", "LRFinderResult"]
 

@@ -9,6 +9,7 @@ from sklearn.utils.metaestimators import available_if
 
 from . import _fitting
 from ._validation import BOOL, Interval, Options, check_params
+from .curvature import auto_learning_rate_net
 from .kernels import init_params
 from .optimizers import OPTIMIZERS
 from .schedules import SCHEDULES
@@ -39,8 +40,12 @@ class TwoLayerNet(CallbackSupportMixin, RegressorMixin, BaseEstimator):
         tolerance, at most 15000 loss evaluations; ``learning_rate``,
         ``batch_size`` and ``shuffle`` do not apply, ``partial_fit`` and
         ``early_stopping`` are refused (``X_val`` is still recorded).
-    learning_rate : float, default=0.001
-        The (initial) step size.
+    learning_rate : float or "auto", default=0.001
+        The (initial) step size; ``"auto"`` derives it from the curvature of
+        the loss at the initial weights
+        (:func:`numpynn.curvature.auto_learning_rate_net`: half the stability
+        bound for sgd and momentum, 0.01 for adam), kept in
+        ``learning_rate_`` and by ``partial_fit``.
     learning_rate_schedule : {"constant", "invscaling", "adaptive", "cosine"}, default="constant"
         How the step size changes between epochs (:mod:`numpynn.schedules`),
         for every optimizer but ``"lbfgs"``: ``"invscaling"`` divides it by
@@ -102,7 +107,7 @@ class TwoLayerNet(CallbackSupportMixin, RegressorMixin, BaseEstimator):
         "hidden_units": (Interval("int", 1, None),),
         "activation": (Options(("relu", "sigmoid", "tanh", "linear")),),
         "optimizer": (Options((*OPTIMIZERS, "lbfgs")),),
-        "learning_rate": (Interval("real", 0, None, "neither"),),
+        "learning_rate": (Options(("auto",)), Interval("real", 0, None, "neither")),
         "batch_size": _fitting.BATCH_SIZE,
         "momentum": (Interval("real", 0, 1, "left"),),
         "nesterov": (BOOL,),
@@ -170,9 +175,9 @@ class TwoLayerNet(CallbackSupportMixin, RegressorMixin, BaseEstimator):
             return OPTIMIZERS[name](rate, self.momentum, self.nesterov)
         return OPTIMIZERS[name](rate, self.beta_1, self.beta_2, self.epsilon)
 
-    def _make_schedule(self):
-        """The learning-rate schedule (:mod:`numpynn.schedules`) of the parameters."""
-        name, lr = self.learning_rate_schedule, self.learning_rate
+    def _make_schedule(self, lr):
+        """The learning-rate schedule (:mod:`numpynn.schedules`) starting at ``lr``."""
+        name = self.learning_rate_schedule
         if name == "invscaling":
             return SCHEDULES[name](lr, self.power_t)
         if name == "adaptive":
@@ -181,12 +186,31 @@ class TwoLayerNet(CallbackSupportMixin, RegressorMixin, BaseEstimator):
             return SCHEDULES[name](lr, self.max_iter, self.warmup_epochs)
         return SCHEDULES[name](lr)
 
-    def _divergence_advice(self):
+    def _learning_rate(self, params, X, y, sw, continuing):
+        """The starting step size: the float given, or ``"auto"``'s choice (kept by partial_fit)."""
+        if self.optimizer == "lbfgs":
+            return None
+        if self.learning_rate != "auto":
+            return float(self.learning_rate)
+        if continuing and getattr(self, "learning_rate_", None) is not None:
+            return self.learning_rate_
+        return auto_learning_rate_net(params, X, y, self.activation, self.optimizer,
+                                      alpha=self.alpha, sample_weight=sw,
+                                      rng=self.random_state, momentum=self.momentum,
+                                      nesterov=self.nesterov)
+
+    def _divergence_advice(self, lr):
         if self.optimizer == "lbfgs":
             return ("L-BFGS has no learning rate: scale the features and the target "
                     "(StandardScaler in a Pipeline, TransformedTargetRegressor), or raise "
                     "alpha.")
-        return f"learning_rate was {self.learning_rate:.4g}. " + _fitting.DIVERGENCE_ADVICE
+        if self.learning_rate == "auto":
+            how = ("the evidence-based rate for adam" if self.optimizer == "adam" else
+                   "half the stability bound of the loss's curvature at the start")
+            return (f"learning_rate='auto' chose {lr:.4g} ({how}), and training diverged: "
+                    "pass a smaller float learning_rate, or standardise X and y "
+                    "(StandardScaler, TransformedTargetRegressor).")
+        return f"learning_rate was {lr:.4g}. " + _fitting.DIVERGENCE_ADVICE
 
     def _refuse_lbfgs_misuse(self, partial):
         if self.early_stopping and not partial:
@@ -279,7 +303,8 @@ class TwoLayerNet(CallbackSupportMixin, RegressorMixin, BaseEstimator):
             else:
                 params = init_params((d, self.hidden_units, k), self.activation, rng,
                                      y.dtype)
-            schedule = self._make_schedule()
+            lr = self._learning_rate(params, X, y, sw, continuing=partial and resume)
+            schedule = self._make_schedule(1.0 if lr is None else lr)   # lbfgs: unused
             # a constant rate is the current learning_rate (set_params between
             # partial_fit calls takes effect); other schedules carry their state on
             carry_on = (partial and resume and hasattr(self, "_schedule_state")
@@ -297,8 +322,9 @@ class TwoLayerNet(CallbackSupportMixin, RegressorMixin, BaseEstimator):
                                     batch_size=self.batch_size, partial=partial,
                                     epoch_offset=self.n_iter_ if resume else 0,
                                     validation=validation, rate=None if lbfgs else rate,
-                                    advice=self._divergence_advice())
-            new.update(self._publish(result.params), _optimizer_state=result.opt_state)
+                                    advice=self._divergence_advice(lr))
+            new.update(self._publish(result.params), _optimizer_state=result.opt_state,
+                       learning_rate_=lr)
             if not lbfgs:
                 new["_schedule_state"] = rate.state
                 new["learning_rate_curve_"] = (

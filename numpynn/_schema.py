@@ -297,6 +297,7 @@ SCHEMAS = {
         "intercepts_": sequence(array(lambda s: (s.h,)), array(lambda s: (s.k,))),
         "_optimizer_state": _optimizer_state,
         "_schedule_state": _schedule_state,
+        "learning_rate_": optional(real(positive=True)),
         "learning_rate_curve_": float_list,
     }, ("coefs_", "intercepts_", "n_features_in_", "n_outputs_", "loss_curve_",
         "n_iter_", "_optimizer_state")),

@@ -5,13 +5,21 @@ import sys
 import warnings
 
 _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
+#: Wrappers around numpynn's methods that are not the user's line: scikit-learn's
+#: callback decorator (``with_callbacks``) and ``available_if``.
+_WRAPPERS = (os.path.join("sklearn", "callback", ""), os.path.join("sklearn", "utils",
+                                                                    "_available_if.py"))
+
+
+def _inside(filename):
+    path = os.path.abspath(filename)
+    return os.path.dirname(path) == _PACKAGE_DIR or any(w in path for w in _WRAPPERS)
 
 
 def _stacklevel():
     """The ``stacklevel`` of the first frame outside numpynn, seen from :func:`warn`'s caller."""
     frame, level = sys._getframe(2), 2
-    while frame is not None and os.path.dirname(
-            os.path.abspath(frame.f_code.co_filename)) == _PACKAGE_DIR:
+    while frame is not None and _inside(frame.f_code.co_filename):
         frame, level = frame.f_back, level + 1
     return level
 
@@ -19,8 +27,9 @@ def _stacklevel():
 def warn(message, category=UserWarning):
     """``warnings.warn`` attributed to the first caller outside the numpynn package.
 
-    The stack level is computed by walking out of numpynn's frames, so the
-    warning names the user's call (``reg.fit(X, y)``, or scikit-learn's
+    The stack level is computed by walking out of numpynn's frames (and of
+    scikit-learn's decorators around numpynn's methods), so the warning
+    names the user's call (``reg.fit(X, y)``, or scikit-learn's
     line that called ``fit`` inside a pipeline or a search), however deep
     inside numpynn it is raised.
 

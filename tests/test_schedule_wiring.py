@@ -65,3 +65,20 @@ def test_partial_fit_and_save_load_continue_the_schedule(data, tmp_path):
     parts.partial_fit(X, y).partial_fit(X, y)
     assert parts.learning_rate_curve_ == whole.learning_rate_curve_
     assert_array_equal(parts.coefs_[0], whole.coefs_[0])
+
+
+def test_learning_rate_auto_is_the_curvature_rule_and_is_kept(data, tmp_path):
+    from numpynn.curvature import auto_learning_rate_net
+    from numpynn.kernels import init_params
+
+    X, y = data
+    net = TwoLayerNet(learning_rate="auto", optimizer="sgd", hidden_units=6, max_iter=3,
+                      tol=None, random_state=0).fit(X, y)
+    start = init_params((3, 6, 1), "relu", np.random.default_rng(0))
+    expected = auto_learning_rate_net(start, X, y.reshape(-1, 1), "relu", "sgd", alpha=1e-4,
+                                      rng=0)
+    assert net.learning_rate_ == expected and net.learning_rate_curve_ == [expected] * 3
+    net.partial_fit(X, y)
+    assert net.learning_rate_ == expected
+    numpynn.save(net, tmp_path / "m.npz")
+    assert numpynn.load(tmp_path / "m.npz").learning_rate_ == expected

@@ -101,34 +101,39 @@ class _Progress:
 
 
 def remaining_gain(curve):
-    r"""The loss still to be gained, extrapolated from the last four epochs.
+    r"""The loss still to be gained, extrapolated from the last five epochs.
 
     Gradient descent on a quadratic converges linearly: once the slowest
     direction dominates, the gains :math:`\Delta_t = L_{t-1} - L_t` shrink
     by a constant ratio :math:`\rho`, and what is left is the geometric
     tail :math:`\Delta_t \rho / (1 - \rho)`. Before that the ratios still
     grow (faster directions are dying out) and the tail would be
-    underestimated, so the estimate is infinite until the last two ratios
-    agree to 5 %. It is 0 once the loss moves at rounding level only.
+    underestimated, so the estimate is infinite until the last three ratios
+    agree to 5 % (two agreeing ratios can be a coincidence of several
+    directions). It is 0 once the loss moves at rounding level only.
 
     Examples
     --------
-    >>> remaining_gain([16.0, 8.0, 4.0, 2.0])             # halving: 1 + 1/2 + ... = 2
+    >>> remaining_gain([64.0, 32.0, 16.0, 8.0, 4.0, 2.0])   # halving: 1 + 1/2 + ... = 2
     2.0
-    >>> remaining_gain([16.0, 15.0, 13.0, 9.0])          # gains growing: no estimate
+    >>> remaining_gain([16.0, 15.0, 13.0, 9.0])          # too few epochs
     inf
     """
     if len(curve) < 4:
         return np.inf
-    d0, d1, d2 = (curve[-4] - curve[-3], curve[-3] - curve[-2], curve[-2] - curve[-1])
-    if abs(d2) <= 1e-12 * abs(curve[-1]):
+    last = curve[-1] - curve[-2]
+    if abs(last) <= 1e-12 * abs(curve[-1]):
         return 0.0                                  # moving at rounding level only
-    if not 0 < d2 < d1 < d0:
+    if len(curve) < 5:
         return np.inf
-    rho, previous = d2 / d1, d1 / d0
-    if rho > 1.05 * previous:
+    gains = -np.diff(curve[-5:])                     # the last four gains
+    if not np.all(gains > 0) or not np.all(np.diff(gains) < 0):
         return np.inf
-    return d2 * rho / (1 - rho)
+    ratios = gains[1:] / gains[:-1]                  # three ratios
+    if ratios.max() > 1.05 * ratios.min():
+        return np.inf
+    rho = ratios[-1]
+    return float(gains[-1] * rho / (1 - rho))
 
 
 def _raise_diverged(loss, limit, epoch, batch, first):

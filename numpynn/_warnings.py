@@ -5,15 +5,14 @@ import sys
 import warnings
 
 _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
-#: Wrappers around numpynn's methods that are not the user's line: scikit-learn's
-#: callback decorator (``with_callbacks``) and ``available_if``.
-_WRAPPERS = (os.path.join("sklearn", "callback", ""), os.path.join("sklearn", "utils",
-                                                                    "_available_if.py"))
+#: scikit-learn's frames are not the user's line either: its decorators around
+#: numpynn's methods, and the Pipeline, search or cross-validation the user called.
+_SKLEARN = os.sep + "sklearn" + os.sep
 
 
 def _inside(filename):
     path = os.path.abspath(filename)
-    return os.path.dirname(path) == _PACKAGE_DIR or any(w in path for w in _WRAPPERS)
+    return os.path.dirname(path) == _PACKAGE_DIR or _SKLEARN in path
 
 
 def _stacklevel():
@@ -27,9 +26,9 @@ def _stacklevel():
 def warn(message, category=UserWarning):
     """``warnings.warn`` attributed to the first caller outside the numpynn package.
 
-    The stack level is computed by walking out of numpynn's frames (and of
-    scikit-learn's decorators around numpynn's methods), so the warning
-    names the user's call (``reg.fit(X, y)``, or scikit-learn's
+    The stack level is computed by walking out of numpynn's frames and
+    scikit-learn's (its decorators around numpynn's methods, a ``Pipeline``
+    or a search the user called), so the warning names the user's call (``reg.fit(X, y)``, or scikit-learn's
     line that called ``fit`` inside a pipeline or a search), however deep
     inside numpynn it is raised.
 

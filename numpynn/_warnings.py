@@ -27,10 +27,9 @@ def warn(message, category=UserWarning):
     """``warnings.warn`` attributed to the first caller outside the numpynn package.
 
     The stack level is computed by walking out of numpynn's frames and
-    scikit-learn's (its decorators around numpynn's methods, a ``Pipeline``
-    or a search the user called), so the warning names the user's call (``reg.fit(X, y)``, or scikit-learn's
-    line that called ``fit`` inside a pipeline or a search), however deep
-    inside numpynn it is raised.
+    scikit-learn's (its decorators around numpynn's methods, a ``Pipeline``,
+    a search or a cross-validation the user called), so the warning names
+    the user's own line, however deep inside numpynn it is raised.
 
     Parameters
     ----------

@@ -73,11 +73,41 @@ class TwoLayerNet(CallbackSupportMixin, RegressorMixin, BaseEstimator):
         Nesterov's momentum.
     beta_1, beta_2, epsilon : float, default=0.9, 0.999, 1e-8
         For ``optimizer="adam"``.
-    tol, n_iter_no_change, shuffle, random_state, warm_start, verbose,
-    early_stopping, validation_fraction, callbacks
-        As in :class:`LinearRegressor`. ``random_state`` also seeds the
-        initial weights (Glorot uniform;
-        :func:`numpynn.kernels.init_params`).
+    tol : float or None, default=1e-4
+        Stop when the training loss (or, with ``early_stopping``, the
+        validation :math:`R^2`) has not improved by ``tol`` for
+        ``n_iter_no_change`` consecutive epochs, as ``MLPRegressor``: an
+        absolute amount of the loss, so it depends on the units of ``y``
+        (standardise ``y`` with a ``TransformedTargetRegressor``). For
+        ``optimizer="lbfgs"``, SciPy's gradient tolerance. ``None`` runs all
+        ``max_iter`` epochs.
+    n_iter_no_change : int, default=10
+        Epochs without improvement before stopping (and the plateau length
+        of the ``"adaptive"`` schedule).
+    shuffle : bool, default=True
+        Draw a new order of the mini-batches every epoch.
+    random_state : int or None, default=None
+        Seeds the initial weights (Glorot uniform,
+        :func:`numpynn.kernels.init_params`), the shuffling and the
+        validation split: the same seed gives the same model, bit for bit,
+        on the same machine with the same number of BLAS threads.
+    warm_start : bool, default=False
+        ``fit`` starts from the current weights when their shapes fit
+        (the optimizer state starts afresh).
+    verbose : bool or int, default=False
+        Progress: a tqdm bar on a terminal, else one line on stderr per
+        tenth of ``max_iter``.
+    early_stopping : bool, default=False
+        Hold out ``validation_fraction`` of the rows (or use ``X_val`` and
+        ``y_val`` given to ``fit``), stop on its :math:`R^2` and keep the
+        best epoch's weights.
+    validation_fraction : float, default=0.1
+        The share of rows held out by ``early_stopping``.
+    callbacks : list of callable or None, default=None
+        ``cb(estimator, logs)`` after every epoch with ``logs = {"epoch",
+        "loss"[, "val_loss", "val_score", "learning_rate"]}``; returning
+        ``True`` (or ``np.True_``) stops. scikit-learn's own callbacks are
+        set with ``set_callbacks``.
 
     Attributes
     ----------

@@ -6,13 +6,14 @@ import warnings
 
 _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
 #: scikit-learn's frames are not the user's line either: its decorators around
-#: numpynn's methods, and the Pipeline, search or cross-validation the user called.
-_SKLEARN = os.sep + "sklearn" + os.sep
+#: numpynn's methods, and the Pipeline, search or cross-validation the user
+#: called (which runs its fits through joblib).
+_CALLERS = tuple(os.sep + name + os.sep for name in ("sklearn", "joblib"))
 
 
 def _inside(filename):
     path = os.path.abspath(filename)
-    return os.path.dirname(path) == _PACKAGE_DIR or _SKLEARN in path
+    return os.path.dirname(path) == _PACKAGE_DIR or any(c in path for c in _CALLERS)
 
 
 def _stacklevel():

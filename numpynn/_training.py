@@ -262,9 +262,10 @@ def run(step, params, opt_state, n, sample_weight, schedule, rng, *, epoch_offse
                     schedule.extrapolate and remaining_gain(curve) <= tol)):
                 converged = True
                 break
-        if curve and not step.loss(params, last) <= limit:       # the run's last update
+        final = step.loss(params, last) if curve else None        # the run's last update
+        if final is not None and not final <= limit:
             raise Diverged(f"Training diverged at epoch {epoch}: its last update raised the "
-                           f"loss of batch {b} to {step.loss(params, last):.4g} (more than "
+                           f"loss of batch {b} to {final:.4g} (more than "
                            f"{EXPLODE_FACTOR:g} times the run's first batch loss {first:.4g}).")
     except KeyboardInterrupt:
         interrupted = True
@@ -314,23 +315,26 @@ def run_lbfgs(step, params, n, max_iter, tol, *, epoch_offset=0, validate=None,
             into[k][...] = flat[a:b].reshape(into[k].shape)
         return into
 
+    ref = {}                                  # SciPy's first evaluation: the start's loss
+
     def fun(flat):
         loss, grad = step(unpack(flat, params), None, slice(0, n))
+        if not ref:
+            ref["first"] = loss
+            ref["limit"] = min(EXPLODE_FACTOR * max(loss, loss_floor, np.finfo(float).tiny),
+                               np.finfo(float).max)
         return loss, grad
 
     curve, val_curve, val_scores = [], [], []
     start = np.concatenate([params[k].ravel() for k in keys]).astype(np.float64)
-    first, _ = fun(start)
-    limit = min(EXPLODE_FACTOR * max(first, loss_floor, np.finfo(float).tiny),
-                np.finfo(float).max)
     last = [start.copy()]
     progress = _Progress(max_iter, verbose)
 
     def callback(intermediate_result):
         x, loss = intermediate_result.x, float(intermediate_result.fun)
         epoch = epoch_offset + len(curve) + 1
-        if not loss <= limit:
-            _raise_diverged(loss, limit, epoch, 1, first)
+        if not loss <= ref["limit"]:
+            _raise_diverged(loss, ref["limit"], epoch, 1, ref["first"])
         unpack(x, params)
         last[0] = x.copy()
         logs = _record_epoch(epoch, loss, params, validate, curve, val_curve, val_scores)

@@ -10,15 +10,16 @@ imports neither matplotlib nor dask.
 
 import importlib
 
-from . import datasets, kernels, optimizers, quadratic
+from . import curvature, datasets, kernels, optimizers, quadratic
 from ._engine import reference_kernels
 from .estimators import LinearRegressor, TwoLayerNet
+from .lr_finder import lr_find
 from .persistence import load, save
 
 __version__ = "0.1.0"
 
-__all__ = ["LinearRegressor", "TwoLayerNet", "datasets", "kernels", "optimizers", "quadratic",
-           "reference_kernels", "save", "load",
+__all__ = ["LinearRegressor", "TwoLayerNet", "curvature", "datasets", "kernels", "optimizers",
+           "quadratic", "reference_kernels", "lr_find", "save", "load",
            "__version__"]
 
 _LAZY = ("plotting", "parallel")

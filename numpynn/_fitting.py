@@ -264,7 +264,32 @@ def check_memory(est, shapes, dtype, batch_size):
         )
 
 
-def epoch_hook(est, new, ctx, X, y):
+class RateSchedule:
+    """A learning-rate schedule (:mod:`numpynn.schedules`) driving an optimizer.
+
+    Called, it is the current rate (what the optimizers ask for at every
+    step, see :func:`numpynn.optimizers.sgd`); :meth:`after_epoch` advances
+    the schedule's explicit state and records the rate each epoch used.
+    """
+
+    def __init__(self, schedule, state, n_samples):
+        self.schedule, self.state, self.n_samples = schedule, dict(state), n_samples
+        self.curve = []
+
+    def __call__(self):
+        return self.state["learning_rate"]
+
+    def after_epoch(self, logs):
+        """Step the schedule with the finished epoch's ``logs``; ``True`` to stop."""
+        self.curve.append(float(self.state["learning_rate"]))
+        info = {"loss": logs["loss"], "n_samples": self.n_samples}
+        if "val_score" in logs:
+            info["val_score"] = logs["val_score"]
+        self.state = self.schedule.step(self.state, info)
+        return bool(self.state.get("stop", False))
+
+
+def epoch_hook(est, new, ctx, X, y, rate=None):
     """``on_epoch(params, logs) -> stop`` for :func:`numpynn._training.run`.
 
     Each epoch is a subtask of scikit-learn's callback context ``ctx``
@@ -274,6 +299,8 @@ def epoch_hook(est, new, ctx, X, y):
     ``callbacks``: the live parameters are published on ``est`` (so a
     callback may call ``est.predict``) and each ``cb(est, logs)`` is called;
     a true bool (``True`` or ``np.True_``) from any of them stops training.
+    A :class:`RateSchedule` ``rate`` is stepped first (``logs`` then hold the
+    epoch's ``"learning_rate"``), and may stop training itself.
     """
     callbacks = list(est.callbacks or ())
     meta = {k: v for k, v in new.items() if k in ("n_features_in_", "feature_names_in_")}
@@ -282,6 +309,10 @@ def epoch_hook(est, new, ctx, X, y):
         def model():
             return {**meta, **est._publish(params)}
 
+        if rate is not None:
+            logs["learning_rate"] = rate()
+            if rate.after_epoch(logs):
+                return True                      # the schedule's plateau rule stops
         task = ctx.subcontext(task_name="epoch")
         task.call_on_fit_task_begin(estimator=est, X=X, y=y)
         stop = task.call_on_fit_task_end(estimator=est, X=X, y=y,
@@ -325,7 +356,7 @@ def check_validation_data(est, new, X_val, y_val, dtype, n_outputs):
 
 def train(est, new, params, opt_state, optimizer, X, y, sw, rng, *, activation, alpha,
           batch_size, partial, epoch_offset, advice, validation=None, relative_tol=False,
-          extrapolate=False):
+          extrapolate=False, rate=None):
     """Train copies of ``params`` and ``opt_state``: the part of ``fit`` both estimators share.
 
     ``optimizer=None`` trains by L-BFGS-B instead (:func:`numpynn._training.run_lbfgs`).
@@ -340,7 +371,9 @@ def train(est, new, params, opt_state, optimizer, X, y, sw, rng, *, activation, 
     appended to the message of a divergence. ``relative_tol``: ``tol`` is
     relative to :func:`numpynn.losses.baseline_loss`; ``extrapolate``: a
     full-batch run stops once the extrapolated remaining gain
-    (:func:`numpynn._training.remaining_gain`) is below ``tol``.
+    (:func:`numpynn._training.remaining_gain`) is below ``tol``. ``rate``: the
+    :class:`RateSchedule` the optimizer reads; a schedule with its own
+    plateau rule (``adaptive``) replaces the ``tol`` rule.
     """
     stop_on_validation = est.early_stopping and not partial
     if validation is None and stop_on_validation:
@@ -350,6 +383,8 @@ def train(est, new, params, opt_state, optimizer, X, y, sw, rng, *, activation, 
     with np.errstate(over="ignore", invalid="ignore"):
         floor = baseline_loss(y, sw)
     tol = None if partial or est.tol is None else est.tol * (floor if relative_tol else 1.0)
+    if rate is not None and rate.schedule.plateau:
+        tol = None
     batch_size = resolve_batch_size(batch_size, n)
     schedule = _training.Schedule(1 if partial else est.max_iter, batch_size, est.shuffle,
                                   tol, est.n_iter_no_change,
@@ -362,7 +397,7 @@ def train(est, new, params, opt_state, optimizer, X, y, sw, rng, *, activation, 
         optimizer, schedule = _training.gradient_out(list(params)), schedule._replace(
             batch_size=n)
     hooks = dict(epoch_offset=epoch_offset, validate=validate,
-                 on_epoch=epoch_hook(est, new, ctx, X, y), verbose=bool(est.verbose),
+                 on_epoch=epoch_hook(est, new, ctx, X, y, rate), verbose=bool(est.verbose),
                  loss_floor=floor if np.isfinite(floor) else 0.0)
     with np.errstate(over="ignore", invalid="ignore"), \
             _engine.make_step(X, y, sw, optimizer, activation=activation, alpha=alpha,

@@ -9,8 +9,10 @@ from sklearn.utils.metaestimators import available_if
 
 from . import _fitting
 from ._validation import BOOL, Interval, Options, check_params
+from .curvature import auto_learning_rate_net
 from .kernels import init_params
 from .optimizers import OPTIMIZERS
+from .schedules import SCHEDULES
 
 
 class TwoLayerNet(CallbackSupportMixin, RegressorMixin, BaseEstimator):
@@ -38,7 +40,27 @@ class TwoLayerNet(CallbackSupportMixin, RegressorMixin, BaseEstimator):
         tolerance, at most 15000 loss evaluations; ``learning_rate``,
         ``batch_size`` and ``shuffle`` do not apply, ``partial_fit`` and
         ``early_stopping`` are refused (``X_val`` is still recorded).
-    learning_rate : float, default=0.001
+    learning_rate : float or "auto", default=0.001
+        The (initial) step size; ``"auto"`` derives it from the curvature of
+        the loss at the initial weights
+        (:func:`numpynn.curvature.auto_learning_rate_net`: half the stability
+        bound for sgd and momentum, 0.01 for adam), kept in
+        ``learning_rate_`` and by ``partial_fit``.
+    learning_rate_schedule : {"constant", "invscaling", "adaptive", "cosine"}, default="constant"
+        How the step size changes between epochs (:mod:`numpynn.schedules`),
+        for every optimizer but ``"lbfgs"``: ``"invscaling"`` divides it by
+        ``(samples seen + 1) ** power_t`` and ``"adaptive"`` by 5 on a
+        plateau of ``n_iter_no_change`` epochs (stopping when it falls to
+        1e-6), as ``MLPRegressor``; ``"cosine"`` warms up linearly for
+        ``warmup_epochs`` and then decays to 0 at ``max_iter``. The schedule
+        continues across ``partial_fit`` calls and saved models (so
+        ``learning_rate`` is its starting rate; with ``"constant"`` a new
+        ``learning_rate`` set between ``partial_fit`` calls takes effect);
+        ``learning_rate_curve_[k]`` is the rate epoch ``k`` used.
+    power_t : float, default=0.5
+        Exponent of ``"invscaling"``.
+    warmup_epochs : int, default=0
+        Linear warm-up epochs of ``"cosine"``.
     max_iter : int, default=200
         Maximum epochs.
     batch_size : int, "auto" or None, default="auto"
@@ -51,11 +73,41 @@ class TwoLayerNet(CallbackSupportMixin, RegressorMixin, BaseEstimator):
         Nesterov's momentum.
     beta_1, beta_2, epsilon : float, default=0.9, 0.999, 1e-8
         For ``optimizer="adam"``.
-    tol, n_iter_no_change, shuffle, random_state, warm_start, verbose,
-    early_stopping, validation_fraction, callbacks
-        As in :class:`LinearRegressor`. ``random_state`` also seeds the
-        initial weights (Glorot uniform;
-        :func:`numpynn.kernels.init_params`).
+    tol : float or None, default=1e-4
+        Stop when the training loss (or, with ``early_stopping``, the
+        validation :math:`R^2`) has not improved by ``tol`` for
+        ``n_iter_no_change`` consecutive epochs, as ``MLPRegressor``: an
+        absolute amount of the loss, so it depends on the units of ``y``
+        (standardise ``y`` with a ``TransformedTargetRegressor``). For
+        ``optimizer="lbfgs"``, SciPy's gradient tolerance. ``None`` runs all
+        ``max_iter`` epochs.
+    n_iter_no_change : int, default=10
+        Epochs without improvement before stopping (and the plateau length
+        of the ``"adaptive"`` schedule).
+    shuffle : bool, default=True
+        Draw a new order of the mini-batches every epoch.
+    random_state : int or None, default=None
+        Seeds the initial weights (Glorot uniform,
+        :func:`numpynn.kernels.init_params`), the shuffling and the
+        validation split: the same seed gives the same model, bit for bit,
+        on the same machine with the same number of BLAS threads.
+    warm_start : bool, default=False
+        ``fit`` starts from the current weights when their shapes fit
+        (the optimizer state starts afresh).
+    verbose : bool or int, default=False
+        Progress: a tqdm bar on a terminal, else one line on stderr per
+        tenth of ``max_iter``.
+    early_stopping : bool, default=False
+        Hold out ``validation_fraction`` of the rows (or use ``X_val`` and
+        ``y_val`` given to ``fit``), stop on its :math:`R^2` and keep the
+        best epoch's weights.
+    validation_fraction : float, default=0.1
+        The share of rows held out by ``early_stopping``.
+    callbacks : list of callable or None, default=None
+        ``cb(estimator, logs)`` after every epoch with ``logs = {"epoch",
+        "loss"[, "val_loss", "val_score", "learning_rate"]}``; returning
+        ``True`` (or ``np.True_``) stops. scikit-learn's own callbacks are
+        set with ``set_callbacks``.
 
     Attributes
     ----------
@@ -85,13 +137,16 @@ class TwoLayerNet(CallbackSupportMixin, RegressorMixin, BaseEstimator):
         "hidden_units": (Interval("int", 1, None),),
         "activation": (Options(("relu", "sigmoid", "tanh", "linear")),),
         "optimizer": (Options((*OPTIMIZERS, "lbfgs")),),
-        "learning_rate": (Interval("real", 0, None, "neither"),),
+        "learning_rate": (Options(("auto",)), Interval("real", 0, None, "neither")),
         "batch_size": _fitting.BATCH_SIZE,
         "momentum": (Interval("real", 0, 1, "left"),),
         "nesterov": (BOOL,),
         "beta_1": (Interval("real", 0, 1, "left"),),
         "beta_2": (Interval("real", 0, 1, "left"),),
         "epsilon": (Interval("real", 0, None, "neither"),),
+        "learning_rate_schedule": (Options(tuple(SCHEDULES)),),
+        "power_t": (Interval("real", 0, None),),
+        "warmup_epochs": (Interval("int", 0, None),),
     }
 
     def __init__(self, *, hidden_units=100, activation="relu", optimizer="adam",
@@ -99,7 +154,11 @@ class TwoLayerNet(CallbackSupportMixin, RegressorMixin, BaseEstimator):
                  momentum=0.9, nesterov=False, beta_1=0.9, beta_2=0.999,
                  epsilon=1e-8, tol=1e-4, n_iter_no_change=10, shuffle=True,
                  random_state=None, warm_start=False, verbose=False,
-                 early_stopping=False, validation_fraction=0.1, callbacks=None):
+                 early_stopping=False, validation_fraction=0.1, callbacks=None,
+                 learning_rate_schedule="constant", power_t=0.5, warmup_epochs=0):
+        self.learning_rate_schedule = learning_rate_schedule
+        self.power_t = power_t
+        self.warmup_epochs = warmup_epochs
         self.hidden_units = hidden_units
         self.activation = activation
         self.optimizer = optimizer
@@ -135,24 +194,53 @@ class TwoLayerNet(CallbackSupportMixin, RegressorMixin, BaseEstimator):
                 "intercepts_": [params["b1"], params["b2"]],
                 "n_outputs_": params["W2"].shape[1]}
 
-    def _make_optimizer(self):
-        """The optimizer's ``(init, step)``; ``None`` for ``"lbfgs"`` (SciPy drives it)."""
+    def _make_optimizer(self, rate):
+        """The optimizer's ``(init, step)`` stepping by ``rate()``; ``None`` for ``"lbfgs"``."""
         name = self.optimizer
         if name == "lbfgs":
             return None
         if name == "sgd":
-            return OPTIMIZERS[name](self.learning_rate)
+            return OPTIMIZERS[name](rate)
         if name == "momentum":
-            return OPTIMIZERS[name](self.learning_rate, self.momentum, self.nesterov)
-        return OPTIMIZERS[name](self.learning_rate, self.beta_1, self.beta_2,
-                                self.epsilon)
+            return OPTIMIZERS[name](rate, self.momentum, self.nesterov)
+        return OPTIMIZERS[name](rate, self.beta_1, self.beta_2, self.epsilon)
 
-    def _divergence_advice(self):
+    def _make_schedule(self, lr):
+        """The learning-rate schedule (:mod:`numpynn.schedules`) starting at ``lr``."""
+        name = self.learning_rate_schedule
+        if name == "invscaling":
+            return SCHEDULES[name](lr, self.power_t)
+        if name == "adaptive":
+            return SCHEDULES[name](lr, tol=self.tol or 0.0, n_iter_no_change=self.n_iter_no_change)
+        if name == "cosine":
+            return SCHEDULES[name](lr, self.max_iter, self.warmup_epochs)
+        return SCHEDULES[name](lr)
+
+    def _learning_rate(self, params, X, y, sw, continuing):
+        """The starting step size: the float given, or ``"auto"``'s choice (kept by partial_fit)."""
+        if self.optimizer == "lbfgs":
+            return None
+        if self.learning_rate != "auto":
+            return float(self.learning_rate)
+        if continuing and getattr(self, "learning_rate_", None) is not None:
+            return self.learning_rate_
+        return auto_learning_rate_net(params, X, y, self.activation, self.optimizer,
+                                      alpha=self.alpha, sample_weight=sw,
+                                      rng=self.random_state, momentum=self.momentum,
+                                      nesterov=self.nesterov)
+
+    def _divergence_advice(self, lr):
         if self.optimizer == "lbfgs":
             return ("L-BFGS has no learning rate: scale the features and the target "
                     "(StandardScaler in a Pipeline, TransformedTargetRegressor), or raise "
                     "alpha.")
-        return f"learning_rate was {self.learning_rate:.4g}. " + _fitting.DIVERGENCE_ADVICE
+        if self.learning_rate == "auto":
+            how = ("the evidence-based rate for adam" if self.optimizer == "adam" else
+                   "half the stability bound of the loss's curvature at the start")
+            return (f"learning_rate='auto' chose {lr:.4g} ({how}), and training diverged: "
+                    "pass a smaller float learning_rate, or standardise X and y "
+                    "(StandardScaler, TransformedTargetRegressor).")
+        return f"learning_rate was {lr:.4g}. " + _fitting.DIVERGENCE_ADVICE
 
     def _refuse_lbfgs_misuse(self, partial):
         if self.early_stopping and not partial:
@@ -245,7 +333,15 @@ class TwoLayerNet(CallbackSupportMixin, RegressorMixin, BaseEstimator):
             else:
                 params = init_params((d, self.hidden_units, k), self.activation, rng,
                                      y.dtype)
-            optimizer = self._make_optimizer()
+            lr = self._learning_rate(params, X, y, sw, continuing=partial and resume)
+            schedule = self._make_schedule(1.0 if lr is None else lr)   # lbfgs: unused
+            # a constant rate is the current learning_rate (set_params between
+            # partial_fit calls takes effect); other schedules carry their state on
+            carry_on = (partial and resume and hasattr(self, "_schedule_state")
+                        and self.learning_rate_schedule != "constant")
+            rate = _fitting.RateSchedule(schedule, self._schedule_state if carry_on
+                                         else schedule.init(), X.shape[0])
+            optimizer = self._make_optimizer(rate)
             lbfgs = optimizer is None
             if lbfgs:
                 self._refuse_lbfgs_misuse(partial)
@@ -255,9 +351,15 @@ class TwoLayerNet(CallbackSupportMixin, RegressorMixin, BaseEstimator):
                                     activation=self.activation, alpha=self.alpha,
                                     batch_size=self.batch_size, partial=partial,
                                     epoch_offset=self.n_iter_ if resume else 0,
-                                    validation=validation,
-                                    advice=self._divergence_advice())
-            new.update(self._publish(result.params), _optimizer_state=result.opt_state)
+                                    validation=validation, rate=None if lbfgs else rate,
+                                    advice=self._divergence_advice(lr))
+            new.update(self._publish(result.params), _optimizer_state=result.opt_state,
+                       learning_rate_=lr)
+            if not lbfgs:
+                new["_schedule_state"] = rate.state
+                new["learning_rate_curve_"] = (
+                    list(getattr(self, "learning_rate_curve_", [])) if resume else []
+                ) + rate.curve
             _fitting.record(self, new, result, n_seen=X.shape[0], incremental=resume)
             if not partial:
                 _fitting.warn_not_converged(self, result, "increase max_iter.")

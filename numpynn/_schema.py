@@ -288,7 +288,21 @@ OPTIMIZER_STATES = {
     "sgd": is_none,
     "momentum": _params_like(),
     "adam": mapping({"t": integer(0), "m": _params_like(), "v": _params_like(nonneg=True)}),
+    "lbfgs": is_none,
 }
+
+
+def _schedule_state(v, dims, name):
+    """A schedule's state (:mod:`numpynn.schedules`): plain finite values, a positive rate."""
+    if not isinstance(v, dict) or not all(isinstance(k, str) for k in v):
+        raise ValueError(f"{name} must be a dict with str keys.")
+    for key, value in v.items():
+        if value is not None and not isinstance(value, bool) and not _is_int(value):
+            real()(value, dims, f"{name}[{key!r}]")
+    for key in ("learning_rate", "epoch", "samples"):
+        if key not in v:
+            raise ValueError(f"{name} lacks {key!r}.")
+    real(positive=True)(v["learning_rate"], dims, f"{name}['learning_rate']")
 
 
 def _optimizer_state(v, dims, name):
@@ -320,6 +334,9 @@ SCHEMAS = {
         "coefs_": sequence(array(lambda s: (s.d, s.h)), array(lambda s: (s.h, s.k))),
         "intercepts_": sequence(array(lambda s: (s.h,)), array(lambda s: (s.k,))),
         "_optimizer_state": _optimizer_state,
+        "_schedule_state": _schedule_state,
+        "learning_rate_": optional(real(positive=True)),
+        "learning_rate_curve_": float_list,
     }, ("coefs_", "intercepts_", "n_features_in_", "n_outputs_", "loss_curve_",
         "n_iter_", "_optimizer_state")),
 }

@@ -101,34 +101,39 @@ class _Progress:
 
 
 def remaining_gain(curve):
-    r"""The loss still to be gained, extrapolated from the last four epochs.
+    r"""The loss still to be gained, extrapolated from the last five epochs.
 
     Gradient descent on a quadratic converges linearly: once the slowest
     direction dominates, the gains :math:`\Delta_t = L_{t-1} - L_t` shrink
     by a constant ratio :math:`\rho`, and what is left is the geometric
     tail :math:`\Delta_t \rho / (1 - \rho)`. Before that the ratios still
     grow (faster directions are dying out) and the tail would be
-    underestimated, so the estimate is infinite until the last two ratios
-    agree to 5 %. It is 0 once the loss moves at rounding level only.
+    underestimated, so the estimate is infinite until the last three ratios
+    agree to 5 % (two agreeing ratios can be a coincidence of several
+    directions). It is 0 once the loss moves at rounding level only.
 
     Examples
     --------
-    >>> remaining_gain([16.0, 8.0, 4.0, 2.0])             # halving: 1 + 1/2 + ... = 2
+    >>> remaining_gain([64.0, 32.0, 16.0, 8.0, 4.0, 2.0])   # halving: 1 + 1/2 + ... = 2
     2.0
-    >>> remaining_gain([16.0, 15.0, 13.0, 9.0])          # gains growing: no estimate
+    >>> remaining_gain([16.0, 15.0, 13.0, 9.0])          # too few epochs
     inf
     """
     if len(curve) < 4:
         return np.inf
-    d0, d1, d2 = (curve[-4] - curve[-3], curve[-3] - curve[-2], curve[-2] - curve[-1])
-    if abs(d2) <= 1e-12 * abs(curve[-1]):
+    last = curve[-1] - curve[-2]
+    if abs(last) <= 1e-12 * abs(curve[-1]):
         return 0.0                                  # moving at rounding level only
-    if not 0 < d2 < d1 < d0:
+    if len(curve) < 5:
         return np.inf
-    rho, previous = d2 / d1, d1 / d0
-    if rho > 1.05 * previous:
+    gains = -np.diff(curve[-5:])                     # the last four gains
+    if not np.all(gains > 0) or not np.all(np.diff(gains) < 0):
         return np.inf
-    return d2 * rho / (1 - rho)
+    ratios = gains[1:] / gains[:-1]                  # three ratios
+    if ratios.max() > 1.05 * ratios.min():
+        return np.inf
+    rho = ratios[-1]
+    return float(gains[-1] * rho / (1 - rho))
 
 
 def _raise_diverged(loss, limit, epoch, batch, first):
@@ -145,6 +150,19 @@ def _check_params(params, epoch):
     if bad:
         raise Diverged(f"Training diverged at epoch {epoch}: the parameters "
                        f"{', '.join(bad)} became non-finite (overflow).")
+
+
+def _record_epoch(epoch, loss, params, validate, curve, val_curve, val_scores):
+    """Append a finished epoch's loss (and validation loss and score) to the curves;
+    return its ``logs``."""
+    curve.append(loss)
+    logs = {"epoch": epoch, "loss": loss}
+    if validate is not None:
+        val_loss, score = validate(params)
+        val_curve.append(val_loss)
+        val_scores.append(score)
+        logs.update(val_loss=val_loss, val_score=score)
+    return logs
 
 
 def run(step, params, opt_state, n, sample_weight, schedule, rng, *, epoch_offset=0,
@@ -227,14 +245,9 @@ def run(step, params, opt_state, n, sample_weight, schedule, rng, *, epoch_offse
             _check_params(params, epoch)
             loss = total / weight
             snapshot = (copy_state(params), copy_state(opt_state))
-            curve.append(loss)
-            logs = {"epoch": epoch, "loss": loss}
-            if validate is not None:
-                val_loss, score = validate(params)
-                val_curve.append(val_loss)
-                val_scores.append(score)
-                logs.update(val_loss=val_loss, val_score=score)
+            logs = _record_epoch(epoch, loss, params, validate, curve, val_curve, val_scores)
             if early:
+                score = val_scores[-1]
                 improved = score > best_score + (tol or 0.0)
                 if score > best_score:
                     best_score, best_params = score, copy_state(params)
@@ -249,9 +262,10 @@ def run(step, params, opt_state, n, sample_weight, schedule, rng, *, epoch_offse
                     schedule.extrapolate and remaining_gain(curve) <= tol)):
                 converged = True
                 break
-        if curve and not step.loss(params, last) <= limit:       # the run's last update
+        final = step.loss(params, last) if curve else None        # the run's last update
+        if final is not None and not final <= limit:
             raise Diverged(f"Training diverged at epoch {epoch}: its last update raised the "
-                           f"loss of batch {b} to {step.loss(params, last):.4g} (more than "
+                           f"loss of batch {b} to {final:.4g} (more than "
                            f"{EXPLODE_FACTOR:g} times the run's first batch loss {first:.4g}).")
     except KeyboardInterrupt:
         interrupted = True
@@ -301,32 +315,29 @@ def run_lbfgs(step, params, n, max_iter, tol, *, epoch_offset=0, validate=None,
             into[k][...] = flat[a:b].reshape(into[k].shape)
         return into
 
+    ref = {}                                  # SciPy's first evaluation: the start's loss
+
     def fun(flat):
         loss, grad = step(unpack(flat, params), None, slice(0, n))
+        if not ref:
+            ref["first"] = loss
+            ref["limit"] = min(EXPLODE_FACTOR * max(loss, loss_floor, np.finfo(float).tiny),
+                               np.finfo(float).max)
         return loss, grad
 
     curve, val_curve, val_scores = [], [], []
     start = np.concatenate([params[k].ravel() for k in keys]).astype(np.float64)
-    first, _ = fun(start)
-    limit = min(EXPLODE_FACTOR * max(first, loss_floor, np.finfo(float).tiny),
-                np.finfo(float).max)
     last = [start.copy()]
     progress = _Progress(max_iter, verbose)
 
     def callback(intermediate_result):
         x, loss = intermediate_result.x, float(intermediate_result.fun)
         epoch = epoch_offset + len(curve) + 1
-        if not loss <= limit:
-            _raise_diverged(loss, limit, epoch, 1, first)
+        if not loss <= ref["limit"]:
+            _raise_diverged(loss, ref["limit"], epoch, 1, ref["first"])
         unpack(x, params)
         last[0] = x.copy()
-        curve.append(loss)
-        logs = {"epoch": epoch, "loss": loss}
-        if validate is not None:
-            val_loss, score = validate(params)
-            val_curve.append(val_loss)
-            val_scores.append(score)
-            logs.update(val_loss=val_loss, val_score=score)
+        logs = _record_epoch(epoch, loss, params, validate, curve, val_curve, val_scores)
         progress.update(len(curve), loss)
         if on_epoch is not None and on_epoch(params, logs):
             raise StopIteration

@@ -72,6 +72,11 @@ def update_params(params, grads, learning_rate):
     return params
 
 
+def _rate(learning_rate):
+    """The step size now: ``learning_rate``, or its value if it is a callable (a schedule)."""
+    return learning_rate() if callable(learning_rate) else learning_rate
+
+
 def sgd(learning_rate=0.01):
     r"""Plain (stochastic) gradient descent, stateless.
 
@@ -79,8 +84,10 @@ def sgd(learning_rate=0.01):
 
     Parameters
     ----------
-    learning_rate : float, default=0.01
-        Step size :math:`\eta`.
+    learning_rate : float or callable, default=0.01
+        Step size :math:`\eta`; a callable is asked for the current rate at
+        every step (how a learning-rate schedule, :mod:`numpynn.schedules`,
+        changes it between epochs).
 
     Returns
     -------
@@ -98,7 +105,7 @@ def sgd(learning_rate=0.01):
         return None
 
     def step(params, grads, state):
-        update_params(params, grads, learning_rate)
+        update_params(params, grads, _rate(learning_rate))
         return state
 
     return Optimizer(init, step, elementwise=True)
@@ -119,8 +126,8 @@ def momentum(learning_rate=0.01, beta=0.9, nesterov=False):
 
     Parameters
     ----------
-    learning_rate : float, default=0.01
-        Step size :math:`\eta`.
+    learning_rate : float or callable, default=0.01
+        Step size :math:`\eta` (a callable: the current rate, as for :func:`sgd`).
     beta : float, default=0.9
         Momentum :math:`\beta` in [0, 1).
     nesterov : bool, default=False
@@ -142,13 +149,14 @@ def momentum(learning_rate=0.01, beta=0.9, nesterov=False):
         return {k: np.zeros_like(v) for k, v in params.items()}
 
     def step(params, grads, velocity):
+        eta = _rate(learning_rate)
         for k, g in grads.items():
             v = velocity[k]
             v *= beta
-            v -= learning_rate * g
+            v -= eta * g
             if nesterov:
                 params[k] += beta * v
-                params[k] -= learning_rate * g
+                params[k] -= eta * g
             else:
                 params[k] += v
         return velocity
@@ -170,8 +178,8 @@ def adam(learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-8):
 
     Parameters
     ----------
-    learning_rate : float, default=0.001
-        Step size :math:`\eta`.
+    learning_rate : float or callable, default=0.001
+        Step size :math:`\eta` (a callable: the current rate, as for :func:`sgd`).
     beta_1, beta_2 : float, default=0.9, 0.999
         Decay rates of the first and second moment estimates, in [0, 1).
     epsilon : float, default=1e-8
@@ -197,7 +205,7 @@ def adam(learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-8):
     def step(params, grads, state):
         state["t"] += 1
         t = state["t"]
-        lr_t = learning_rate * np.sqrt(1.0 - beta_2**t) / (1.0 - beta_1**t)
+        lr_t = _rate(learning_rate) * np.sqrt(1.0 - beta_2**t) / (1.0 - beta_1**t)
         for k, g in grads.items():
             m, v = state["m"][k], state["v"][k]
             tmp = np.multiply(g, 1.0 - beta_1)          # one scratch array per step

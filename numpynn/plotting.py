@@ -16,6 +16,8 @@ Overview
 :func:`plot_hidden_units`  one-input :class:`~numpynn.TwoLayerNet`: every
                            hidden unit's contribution
                            :math:`n_i\,\sigma(m_i x + b_i)` and their sum
+:func:`plot_lr_find`       the learning-rate range test of
+                           :func:`numpynn.lr_find`: loss against rate
 =========================  ===============================================
 
 Conventions: functions that draw one Axes take ``ax=None`` (a new figure
@@ -40,7 +42,7 @@ from sklearn.pipeline import Pipeline
 from . import _plotting as _p
 
 __all__ = ["plot_fit", "plot_loss_curve", "plot_training", "animate_training",
-           "save_training_gif", "plot_loss_surface", "plot_hidden_units"]
+           "save_training_gif", "plot_loss_surface", "plot_hidden_units", "plot_lr_find"]
 
 
 def _axes(ax):
@@ -441,4 +443,47 @@ def plot_hidden_units(net, X, y, ax=None, *, n_points=300, max_legend=8):
     units = f"{C.shape[1]} {_p.ACT_NAMES.get(act, act)} units"
     ax.set_title(f"Hidden units of {type(hidden).__name__} ({units}) and their sum")
     ax.legend(loc="best", fontsize="small")
+    return ax
+
+
+# -- learning-rate range test ----------------------------------------------------
+def plot_lr_find(result, ax=None):
+    """Draw the smoothed loss of :func:`numpynn.lr_find` against the rate, log axis.
+
+    The suggested rate is marked by a dashed vertical line and a dot on the
+    curve (interpolated in log rate).
+
+    Parameters
+    ----------
+    result : LRFinderResult
+        What :func:`numpynn.lr_find` returned.
+    ax : matplotlib Axes, default=None
+        Where to draw; a new figure when None.
+
+    Returns
+    -------
+    ax : matplotlib Axes
+        The first line is ``result.losses`` against ``result.rates``.
+
+    Examples
+    --------
+    >>> from numpynn.lr_finder import LRFinderResult
+    >>> r = LRFinderResult(np.array([1e-3, 1e-2, 1e-1]), np.array([1.0, 0.5, 2.0]),
+    ...                    np.array([1.0, 0.4, 3.0]), 1e-3, True)
+    >>> ax = plot_lr_find(r)
+    >>> ax.get_lines()[0].get_xdata().tolist(), ax.get_xscale()
+    ([0.001, 0.01, 0.1], 'log')
+    """
+    ax = _axes(ax)
+    rates, losses = np.asarray(result.rates), np.asarray(result.losses)
+    ax.plot(rates, losses, color="C0", label="smoothed batch loss")
+    ax.set_xscale("log")
+    at = np.interp(np.log(result.suggestion), np.log(rates), losses)
+    ax.axvline(result.suggestion, color="C3", ls="--", lw=1,
+               label=f"suggestion {result.suggestion:.3g}")
+    ax.plot([result.suggestion], [at], "o", color="C3")
+    ax.set_xlabel("Learning rate (log scale)")
+    ax.set_ylabel("Loss after the step (smoothed)")
+    ax.set_title("Learning-rate range test")
+    ax.legend(loc="best")
     return ax

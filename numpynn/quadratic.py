@@ -363,7 +363,7 @@ def excess_loss_and_spectrum(X, grads, *, sample_weight=None, alpha=0.0, n_outpu
         x, _ = cg(op, g, maxiter=maxiter)
         gap += 0.5 * float(g @ x)
     v0 = np.ones(X.shape[1] + 1)
-    L = float(eigsh(op, k=1, which="LA", tol=1e-8, v0=v0, return_eigenvectors=False)[0])
+    L = lambda_max(X, **kw)
     try:
         mu = float(eigsh(op, k=1, which="SA", tol=1e-3, v0=v0, maxiter=maxiter,
                          return_eigenvectors=False)[0])

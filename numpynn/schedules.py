@@ -3,7 +3,7 @@ r"""Learning-rate schedules as ``(init, step)`` pairs with explicit, plain state
 ``sched = SCHEDULES[name](learning_rate, ...)`` captures the hyperparameters
 once; the caller owns the state, a dict of plain ``int``, ``float``,
 ``bool`` and ``None`` values (JSON-serialisable, so ``partial_fit`` and
-:func:`numpynn.save` can carry it on)::
+:func:`numpynn.persistence.save` can carry it on)::
 
     state = sched.init()                 # state["learning_rate"]: epoch 1's rate
     for epoch in ...:

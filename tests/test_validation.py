@@ -29,7 +29,7 @@ BAD_PARAMS = [
     (TwoLayerNet, "hidden_units", True),
     (TwoLayerNet, "activation", "softplus"),
     (TwoLayerNet, "optimizer", "newton"),
-    (TwoLayerNet, "learning_rate", "auto"),
+    (TwoLayerNet, "learning_rate", "fast"),
     (TwoLayerNet, "batch_size", "all"),
     (TwoLayerNet, "momentum", 1.0),
     (TwoLayerNet, "beta_2", -0.5),

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import inference
+from . import _triangle, inference
 from ._warnings import warn
 from .lstsq import LstsqSolution, LstsqState, lstsq_solve
 from .optimizers import Optimizer
@@ -28,18 +28,31 @@ def keep(state, solution, meat):
 
 
 def warn_if_rank_deficient(state, solution):
-    """Warn when the columns are collinear although the rows could determine them.
+    """Warn (``numpy.exceptions.RankWarning``) when a direction of the design is undetermined.
 
-    A design with fewer (positive-weight) rows than coefficients is
-    underdetermined by its shape; its minimum-norm solution is taken
-    silently, as ``LinearRegression`` does.
+    Columns that are constant are not counted: with an intercept their
+    coefficient is exactly 0 and the intercept absorbs them (a
+    ``PolynomialFeatures`` bias column), as in ``LinearRegression``. Any
+    other rank deficiency -- collinear columns, or fewer distinct rows than
+    columns -- leaves directions the data cannot decide; the minimum-norm
+    solution sets them to 0, and the warning says so. A ridge fit
+    (``alpha > 0``) is unique and never warns.
     """
     d = len(state.x_shift)
-    full = min(d, state.n_samples - int(state.fit_intercept))
-    if solution.rank < full and solution.alpha == 0:
-        warn(f"LinearRegressor: the design has rank {solution.rank} < {d} features "
-             "(collinear or constant columns, decided on the column-scaled centred "
-             "design); the minimum-norm solution was taken.", UserWarning)
+    R_A, _, _ = _triangle.parts(state.R, d, state.fit_intercept)
+    with np.errstate(over="ignore", invalid="ignore"):    # an overflow is named by the fit
+        constant, _ = _triangle.constant_columns(R_A, state.x_shift, state.fit_intercept)
+    varying = d - int(constant.sum())
+    if solution.alpha != 0 or solution.rank >= varying:
+        return
+    cause = ("fewer rows than columns" if state.n_samples - int(state.fit_intercept) < varying
+             else "collinear columns, or too few distinct rows")
+    warn(f"LinearRegressor: the design has rank {solution.rank}, fewer than its {varying} "
+         f"non-constant columns ({cause}; the rank is decided on the column-scaled "
+         f"centred design). {varying - solution.rank} direction(s) of the coefficients "
+         "are not determined by the data; the minimum-norm solution was taken. "
+         "Remove or combine the collinear columns, or use alpha > 0.",
+         np.exceptions.RankWarning)
 
 
 def qr_newton(fit, alpha):

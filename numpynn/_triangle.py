@@ -50,16 +50,28 @@ def parts(R, d, fit_intercept):
     return R[:p_a, :p_a], R[:p_a, p_a:], R[p_a:, p_a:]
 
 
+def constant_columns(R_A, x_shift, fit_intercept):
+    """``(constant, norms)``: which columns of ``K`` carry no variation, and its column norms.
+
+    With an intercept a column is constant when its centred norm is lost in
+    the rounding of its raw norm (the intercept absorbs it); without one,
+    when it is zero.
+    """
+    K = R_A[1:, 1:] if fit_intercept else R_A                     # (d, d)
+    norms = np.linalg.norm(K, axis=0)                              # (d,)
+    if not fit_intercept:
+        return norms == 0, norms
+    # the raw column norm, from the first row in unshifted coordinates
+    # (divided by sqrt(S) = R_A[0, 0] first, so values near 1e300 do not overflow)
+    r00 = abs(R_A[0, 0])
+    raw = np.hypot(R_A[0, 1:] / r00 + x_shift, norms / r00)
+    return norms / r00 <= CONST_TOL * raw, norms
+
+
 def analyse(R_A, x_shift, fit_intercept, rtol=None):
     """Column scaling, constant columns, rank and singular values of ``K``."""
     K = R_A[1:, 1:] if fit_intercept else R_A                     # (d, d)
-    norms = np.linalg.norm(K, axis=0)                              # (d,)
-    if fit_intercept:
-        # the raw column norm, from the first row in unshifted coordinates
-        raw = np.hypot(R_A[0, 1:] + R_A[0, 0] * x_shift, norms)
-        constant = norms <= CONST_TOL * raw
-    else:
-        constant = norms == 0
+    constant, norms = constant_columns(R_A, x_shift, fit_intercept)
     K = np.where(constant, 0.0, K)
     scale = np.where(constant, 1.0, norms)
     U, s, Vt = np.linalg.svd(K / scale)

@@ -325,7 +325,7 @@ def test_predict_finds_the_columns_by_name_and_ignores_the_rest(linear_csv, tmp_
 
 
 def test_predict_without_names_takes_the_columns_in_order(tmp_path):
-    X = np.arange(12.0).reshape(6, 2)
+    X = np.array([[0.0, 1.0], [2.0, 0.0], [1.0, 3.0], [4.0, 1.0], [3.0, 5.0], [5.0, 2.0]])
     model = LinearRegressor(solver="lstsq").fit(X, X @ [1.0, 2.0])
     ok = _csv(tmp_path, "p,q\n1,2\n3,4\n", "ok.csv")
     assert_array_equal(fit_cli.model_columns(model, read_table(ok)), [[1, 2], [3, 4]])

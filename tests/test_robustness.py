@@ -73,6 +73,7 @@ def test_fit_succeeds_finite_or_raises_documented_error(name, data):
     est = CONFIGS[name]()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
+        warnings.simplefilter("ignore", np.exceptions.RankWarning)   # tiny random designs
         try:
             est.fit(X, y)
         except ValueError as exc:
@@ -103,7 +104,15 @@ def test_rank_deficient_lstsq_is_sklearn_minimum_norm(n, d, n_dup, constant, wei
     # Integer weights keep sklearn's weighted centring of a constant column exact:
     # with real weights its rounding residue gets a spurious coefficient.
     sw = rng.integers(1, 4, size=n).astype(float) if weighted else None
-    ours = LinearRegressor(solver="lstsq").fit(X, y, sample_weight=sw)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        ours = LinearRegressor(solver="lstsq").fit(X, y, sample_weight=sw)
+    # warned exactly when the non-constant columns are dependent (or too few rows)
+    varying = np.ptp(X, axis=0) > 0
+    rank = np.linalg.matrix_rank(X[:, varying] - X[:, varying].mean(axis=0))
+    assert [w.category for w in caught] == [np.exceptions.RankWarning] * int(
+        rank < varying.sum())
+    assert ours.rank_ == rank
     ref = LinearRegression().fit(X, y, sample_weight=sw)
     scale = max(1.0, np.abs(ref.coef_).max())
     assert_allclose(ours.coef_, ref.coef_, rtol=1e-7, atol=1e-9 * scale)
@@ -124,7 +133,10 @@ def test_single_sample_lstsq_is_the_constant_model(weighted):
 def test_wide_lstsq_is_minimum_norm_interpolant():
     rng = np.random.default_rng(3)
     X, y = rng.normal(size=(5, 40)), rng.normal(size=5)
-    reg = LinearRegressor(solver="lstsq").fit(X, y)
+    with pytest.warns(np.exceptions.RankWarning,
+                      match=r"rank 4, fewer than its 40 .*\(fewer rows than columns"):
+        reg = LinearRegressor(solver="lstsq").fit(X, y)
+    assert reg.rank_ == 4
     assert_allclose(reg.predict(X), y, atol=1e-10)
     Xc = X - X.mean(axis=0)
     assert_allclose(reg.coef_, np.linalg.pinv(Xc) @ (y - y.mean()), atol=1e-10)
@@ -304,7 +316,11 @@ def _bad_calls():
         ("Training diverged at epoch <e>, batch <b>: the batch loss became non-finite. "
          "Newton's method has no step size to lower: the values of X or y are too large "
          "for float64 arithmetic; scale them (e.g. StandardScaler), or use solver='lstsq'.",
-         lambda: LinearRegressor(solver="newton").fit(X, y * 1e160)),
+         lambda: LinearRegressor(solver="newton").fit(X, y + 1e155)),   # loss at 0 is inf
+        ("Least squares overflows float64: the values of X or y are too large (their squares "
+         "pass 1e308); scale them (e.g. StandardScaler in a Pipeline, "
+         "TransformedTargetRegressor for y).",
+         lambda: LinearRegressor(solver="lstsq").fit(X, y * 1e160)),
         ("Complex data not supported: sample_weight is complex.",
          lambda: LinearRegressor().fit(X, y, sample_weight=np.ones(20) * 1j)),
         ("The curvature of the loss overflows float64: the values of X are too large (their "
@@ -324,7 +340,7 @@ def _bad_calls():
     ]
 
 
-@pytest.mark.parametrize("i", range(14))
+@pytest.mark.parametrize("i", range(15))
 def test_documented_messages_match_the_real_ones(i):
     documented, call = _bad_calls()[i]
     assert documented in ERRORS_MD.read_text()

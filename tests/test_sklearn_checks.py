@@ -39,10 +39,23 @@ ESTIMATORS = [
 # sklearn's check data are deliberately unscaled (condition numbers up to 1e9):
 # gradient descent stops early there and says so with a ConvergenceWarning,
 # which is right but not what these API checks test.
+# The sample-weight check fits 30 features on 15 distinct rows, repeated:
+# the exact solvers say the design is rank-deficient (the minimum-norm solution
+# is then what LinearRegression returns too, and the check compares it).
+UNDERDETERMINED = {"check_sample_weight_equivalence_on_dense_data",
+                   "check_sample_weight_equivalence_on_sparse_data"}
+
+
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 @parametrize_with_checks(ESTIMATORS)
 def test_sklearn_compatible(estimator, check):
-    check(estimator)
+    name = getattr(check, "func", check).__name__
+    if (isinstance(estimator, LinearRegressor) and estimator.solver != "gd"
+            and name in UNDERDETERMINED):
+        with pytest.warns(np.exceptions.RankWarning, match="fewer rows than columns"):
+            check(estimator)
+    else:
+        check(estimator)
 
 
 def test_in_a_pipeline_and_grid_search(rng):

@@ -9,6 +9,7 @@ the data; everything else works on the small triangle.
 
 from __future__ import annotations
 
+import contextvars
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -144,8 +145,11 @@ def reduce_blocks(fn, n, rows, workers=1, add=_add):
         return total
 
     if workers > 1 and len(segments) > 1:
+        # each segment runs in a copy of the caller's context: its np.errstate holds there
         with ThreadPoolExecutor(min(workers, len(segments))) as pool:
-            parts = list(pool.map(run, segments))
+            futures = [pool.submit(contextvars.copy_context().run, run, seg)
+                       for seg in segments]
+            parts = [f.result() for f in futures]
     else:
         parts = [run(seg) for seg in segments]
     total = parts[0]

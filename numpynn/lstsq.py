@@ -41,6 +41,8 @@ well-conditioned data it takes a Cholesky fast path at the cost of
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 from scipy.linalg import solve_triangular
 
@@ -65,12 +67,36 @@ FAST_COND = 1e4
 #: float64 ones (which stop once kappa^2 eps times the last step is below 4 eps).
 MAX_REFINE = 10
 MAX_FAST = 3
+#: The error for data whose squares leave float64 (any overflow in a fit is one).
+OVERFLOW = ("Least squares overflows float64: the values of X or y are too large (their "
+            "squares pass 1e308); scale them (e.g. StandardScaler in a Pipeline, "
+            "TransformedTargetRegressor for y).")
+
+
+def _overflow_is_an_error(fn):
+    """Run ``fn`` with floating-point overflow raised as ``ValueError(OVERFLOW)``.
+
+    An overflow anywhere in a least-squares computation means the data's
+    squares left float64; the result would be silently wrong (a column
+    norm of ``inf`` scales its column to zero), so it is refused instead.
+    """
+    @functools.wraps(fn)
+    def guarded(*args, **kwargs):
+        try:
+            with np.errstate(over="raise"):
+                return fn(*args, **kwargs)
+        except FloatingPointError:
+            raise ValueError(OVERFLOW) from None
+    return guarded
+
+
 #: Factorisations of triangles up to this size run on one BLAS thread: on a
 #: busy machine a multi-threaded SVD of 51 x 51 was measured at 10 ms
 #: (median; 0.4 ms on one thread).
 SMALL_LAPACK = 256
 
 
+@_overflow_is_an_error
 def lstsq_update(state, X, y, sample_weight=None, *, fit_intercept=True, block_rows=None):
     """Fold rows ``(X, y)`` into a least-squares state (one pass, bounded memory).
 
@@ -134,6 +160,7 @@ def _check_compatible(state, d, k, fit_intercept):
                          f"{len(state.y_shift)} outputs; got {d} and {k}.")
 
 
+@_overflow_is_an_error
 def lstsq_merge(states):
     """Combine the states of disjoint row blocks (the reduce step of TSQR).
 
@@ -194,6 +221,7 @@ def _mean_x(state):
     return state.x_shift + R_A[0, 1:1 + len(state.x_shift)] / R_A[0, 0]
 
 
+@_overflow_is_an_error
 def lstsq_solve(state, *, alpha=0.0, rtol=None, start=None):
     r"""Coefficients, intercepts, rank and residuals from the state alone.
 
@@ -261,6 +289,7 @@ def _solve_shifted(state, alpha, rtol):
     return x_s, null, an, rss
 
 
+@_overflow_is_an_error
 def lstsq_fit(X, y, sample_weight=None, *, fit_intercept=True, alpha=0.0, rtol=None,
               start=None, refine="auto", block_rows=None):
     r"""Least squares on data in memory (or memory-mapped): as accurate as float64 allows.
@@ -411,6 +440,7 @@ def _refined(state, x_s, coef, intercept, S, an, alpha, steps):
     return LstsqFit(state, make_solution(state, coef, intercept, an, rss, alpha, steps))
 
 
+@_overflow_is_an_error
 def newton_step(X, y, sample_weight=None, coef=None, intercept=None, *, fit_intercept=True,
                 alpha=0.0):
     r"""Newton's step on the half mean squared error, solved from a QR factor.

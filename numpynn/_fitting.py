@@ -176,7 +176,7 @@ def validation_metrics(params, activation, validation):
 #: scikit-learn's callback machinery on the estimator, torn down by its own decorator.
 CALLBACK_STATE = ("_callback_fit_ctx", "_skl_callbacks_to_teardown")
 #: Private fitted state, dropped with the public fitted attributes by a new fit.
-PRIVATE_STATE = ("_optimizer_state", "_qr_state")
+PRIVATE_STATE = ("_optimizer_state", "_lstsq_state", "_lstsq_solution", "_lstsq_meat")
 
 
 @contextmanager

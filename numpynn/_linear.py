@@ -16,7 +16,7 @@ from ._warnings import warn
 from .inference import COV_TYPES, robust_meat
 from .losses import baseline_loss
 from .lstsq import lstsq_fit, lstsq_solve, lstsq_update
-from .optimizers import sgd
+from .optimizers import frozen, sgd
 
 #: Above this condition number of the Hessian the features count as badly
 #: scaled; above SINGULAR the Hessian counts as singular (rounding level).
@@ -37,11 +37,18 @@ class LinearRegressor(CallbackSupportMixin, RegressorMixin, BaseEstimator):
     solver : {"gd", "lstsq", "newton"}, default="gd"
         ``"gd"``: gradient descent from zeros, the tutorial's algorithm
         (mini-batch when ``batch_size`` is set). ``"lstsq"``: the exact
-        closed form by a streamed QR decomposition (:mod:`numpynn.lstsq`);
-        ``partial_fit`` then accumulates exactly. ``"newton"``: Newton's
-        method :math:`\theta \leftarrow \theta - \mathcal H^{+}\nabla L`
-        (:func:`numpynn.optimizers.newton`), which needs one step on this
-        quadratic loss.
+        least-squares solution (:func:`numpynn.lstsq.lstsq_fit`: columns
+        centred and scaled, rank-revealing, refined to the exact solution of
+        the float64 data; :doc:`/accuracy`); ``partial_fit`` streams a QR
+        factor (:func:`numpynn.lstsq.lstsq_update`) and stays exact to one
+        pass's accuracy. ``"newton"``: Newton's method
+        :math:`\theta \leftarrow \theta - \mathcal H^{+}\nabla L`, which
+        needs one step on this quadratic loss; the step is solved from the
+        QR factor (:func:`numpynn.lstsq.newton_step`), never from the
+        Hessian, so it is as accurate as ``"lstsq"``.
+    fit_intercept : bool, default=True
+        Fit ``intercept_``; ``False`` holds it at 0.0 (scikit-learn's
+        semantics), for every solver, ``partial_fit`` and save/load.
     learning_rate : float or "auto", default="auto"
         Step size for ``"gd"``. ``"auto"`` (:func:`numpynn.kernels.auto_learning_rate`)
         uses :math:`1/\lambda_{\max}` of the loss's Hessian for full batch,
@@ -86,6 +93,12 @@ class LinearRegressor(CallbackSupportMixin, RegressorMixin, BaseEstimator):
     callbacks : list of callable or None, default=None
         ``cb(estimator, logs)`` after every epoch with ``logs = {"epoch",
         "loss"[, "val_loss", "val_score"]}``; returning ``True`` stops.
+    cov_type : {"nonrobust", "HC0", "HC1", "HC2", "HC3"}, default="nonrobust"
+        Covariance of the coefficients for :meth:`summary`, :meth:`conf_int`
+        and ``predict(X, return_std=True)``, as statsmodels' ``cov_type``:
+        the classical OLS/WLS one, or White's heteroscedasticity-robust
+        estimators (these need the rows' residuals, so only after an
+        in-memory ``fit``).
 
     Attributes
     ----------
@@ -98,6 +111,14 @@ class LinearRegressor(CallbackSupportMixin, RegressorMixin, BaseEstimator):
     n_iter_ : int
     learning_rate_ : float
         The step size used by ``"gd"``.
+    rank_ : int
+        After ``"lstsq"`` and ``"newton"``: the rank of the column-scaled
+        centred design (``LinearRegression.rank_``); below the number of
+        non-constant columns, a ``numpy.exceptions.RankWarning`` says so
+        and the coefficients are the minimum-norm solution.
+    singular_ : ndarray of shape (n_features,)
+        After ``"lstsq"`` and ``"newton"``: the singular values of the
+        (weighted) centred design (``LinearRegression.singular_``).
     best_loss_, loss_, t_, n_features_in_, n_outputs_
         As in scikit-learn's ``MLPRegressor``.
     validation_loss_curve_, validation_scores_, best_validation_score_
@@ -295,16 +316,12 @@ class LinearRegressor(CallbackSupportMixin, RegressorMixin, BaseEstimator):
         params = ({key: v.astype(y.dtype) for key, v in self._params().items()} if resume
                   else {"W1": np.zeros((d, k), y.dtype), "b1": np.zeros(k, y.dtype)})
         if not self.fit_intercept:
-            if self.solver == "gd":
-                raise ValueError("solver='gd' does not support fit_intercept=False yet; "
-                                 "use solver='lstsq' or 'newton'.")
             params["b1"][...] = 0.0
         lr, batch_size = self._step_size(X, sw, k, first)
         kept = dict.fromkeys(_ls.KEPT)
         if self.solver == "newton":
-            with np.errstate(over="ignore", invalid="ignore"):   # the loop names overflow
-                fit = lstsq_fit(X, y, sw, fit_intercept=bool(self.fit_intercept),
-                                alpha=self.alpha * k)
+            fit = lstsq_fit(X, y, sw, fit_intercept=bool(self.fit_intercept),
+                            alpha=self.alpha * k)
             optimizer = _ls.qr_newton(fit, self.alpha * k)
             _ls.warn_if_rank_deficient(*fit)
             meat = (robust_meat(X, y, sw, *fit) if self.cov_type != "nonrobust"
@@ -314,7 +331,7 @@ class LinearRegressor(CallbackSupportMixin, RegressorMixin, BaseEstimator):
             new.update(rank_=int(fit.solution.rank),
                        singular_=fit.solution.singular.astype(y.dtype))
         else:
-            optimizer = sgd(lr)
+            optimizer = sgd(lr) if self.fit_intercept else frozen(sgd(lr), ["b1"])
         new.update(kept)
         rng = np.random.default_rng(self.random_state)
         result = _fitting.train(self, new, params, None, optimizer, X, y, sw, rng,
@@ -344,7 +361,8 @@ class LinearRegressor(CallbackSupportMixin, RegressorMixin, BaseEstimator):
             batch = None if self.batch_size is None else _fitting.resolve_batch_size(
                 self.batch_size, X.shape[0])
             return quadratic.auto_learning_rate(X, batch, sample_weight=sw,
-                                                alpha=self.alpha, n_outputs=k), \
+                                                alpha=self.alpha, n_outputs=k,
+                                                fit_intercept=bool(self.fit_intercept)), \
                 self.batch_size
         return float(self.learning_rate), self.batch_size
 
@@ -376,7 +394,8 @@ class LinearRegressor(CallbackSupportMixin, RegressorMixin, BaseEstimator):
         k = y.shape[1]
         grads = quadratic.full_gradient(X, y, params, sample_weight=sw, alpha=self.alpha)
         gap, L, cond = quadratic.excess_loss_and_spectrum(
-            X, grads, sample_weight=sw, alpha=self.alpha, n_outputs=k)
+            X, grads, sample_weight=sw, alpha=self.alpha, n_outputs=k,
+            fit_intercept=bool(self.fit_intercept))
         if gap > self.tol * baseline_loss(y, sw):
             advice = slow_stop_advice(lr, self.learning_rate == "auto", L, cond,
                                       _fitting.resolve_batch_size(self.batch_size,

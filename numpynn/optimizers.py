@@ -18,7 +18,7 @@ import numpy as np
 
 from .quadratic import stack
 
-__all__ = ["Optimizer", "update_params", "sgd", "momentum", "adam", "newton",
+__all__ = ["Optimizer", "update_params", "sgd", "momentum", "adam", "newton", "frozen",
            "OPTIMIZERS"]
 
 
@@ -262,6 +262,42 @@ def newton(hess):
         return state
 
     return Optimizer(init, step)
+
+
+def frozen(optimizer, keys):
+    r"""``optimizer`` with the parameters named in ``keys`` held where they are.
+
+    Their gradient is taken as zero before each step, so the others move
+    exactly as the optimizer would move them on the loss restricted to
+    them (:math:`\theta_{\text{free}}` with the frozen ones fixed): how
+    ``LinearRegressor(fit_intercept=False)`` keeps ``b1`` at 0 under
+    gradient descent.
+
+    Parameters
+    ----------
+    optimizer : Optimizer
+    keys : iterable of str
+        Names of the parameters to hold.
+
+    Returns
+    -------
+    optimizer : Optimizer
+        Not ``elementwise`` (the parameters are told apart by name).
+
+    Examples
+    --------
+    >>> opt = frozen(sgd(0.5), ["b1"]); p = {"W1": np.array([2.0]), "b1": np.array([0.0])}
+    >>> _ = opt.step(p, {"W1": np.array([2.0]), "b1": np.array([4.0])}, opt.init(p))
+    >>> p["W1"], p["b1"]
+    (array([1.]), array([0.]))
+    """
+    keys = tuple(keys)
+
+    def step(params, grads, state):
+        held = {key: np.zeros_like(g) if key in keys else g for key, g in grads.items()}
+        return optimizer.step(params, held, state)
+
+    return Optimizer(optimizer.init, step)
 
 
 #: Name -> factory for the first-order optimizers.

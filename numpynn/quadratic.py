@@ -87,7 +87,8 @@ def _total(X, sample_weight):
     return float(X.shape[0] if sample_weight is None else np.sum(sample_weight))
 
 
-def hessian(X, *, sample_weight=None, alpha=0.0, n_outputs=1, chunk_rows=CHUNK_ROWS):
+def hessian(X, *, sample_weight=None, alpha=0.0, n_outputs=1, chunk_rows=CHUNK_ROWS,
+            fit_intercept=True):
     r"""The dense Hessian :math:`\mathcal H` of the one-layer loss.
 
     Parameters
@@ -102,11 +103,15 @@ def hessian(X, *, sample_weight=None, alpha=0.0, n_outputs=1, chunk_rows=CHUNK_R
         :math:`k`, since the loss averages over outputs.
     chunk_rows : int, default=65536
         Rows read at a time.
+    fit_intercept : bool, default=True
+        ``False``: the bias is held at 0, and the Hessian is that of ``W1``
+        alone, the leading ``(n_features, n_features)`` block.
 
     Returns
     -------
     H : ndarray of shape (n_features + 1, n_features + 1)
         Ordered as ``W1`` rows then ``b1`` (:func:`stack`); float64.
+        ``(n_features, n_features)`` with ``fit_intercept=False``.
 
     Raises
     ------
@@ -128,7 +133,7 @@ def hessian(X, *, sample_weight=None, alpha=0.0, n_outputs=1, chunk_rows=CHUNK_R
     H[np.arange(d), np.arange(d)] += alpha / S
     if not np.isfinite(H).all():
         raise ValueError(OVERFLOW)
-    return H
+    return H if fit_intercept else H[:d, :d].copy()
 
 
 def _gram(G, X, sample_weight, chunk_rows):
@@ -144,17 +149,18 @@ def _gram(G, X, sample_weight, chunk_rows):
         G[d, d] += w.sum()
 
 
-def hessian_operator(X, *, sample_weight=None, alpha=0.0, n_outputs=1):
+def hessian_operator(X, *, sample_weight=None, alpha=0.0, n_outputs=1, fit_intercept=True):
     r""":math:`v \mapsto \mathcal H v` as a SciPy ``LinearOperator``, in O(nnz) per product.
 
     Parameters
     ----------
-    X, sample_weight, alpha, n_outputs
+    X, sample_weight, alpha, n_outputs, fit_intercept
         As for :func:`hessian`.
 
     Returns
     -------
     H : scipy.sparse.linalg.LinearOperator of shape (n_features + 1, n_features + 1)
+        ``(n_features, n_features)`` with ``fit_intercept=False``.
 
     Examples
     --------
@@ -168,6 +174,8 @@ def hessian_operator(X, *, sample_weight=None, alpha=0.0, n_outputs=1):
 
     def matvec(v):
         v = np.ravel(v)
+        if not fit_intercept:                       # b held at 0: the W1 block only
+            v = np.append(v, 0.0)
         out = np.zeros(d + 1)
         for Xc, w in _row_blocks(X, sample_weight):
             r = w * (np.asarray(Xc @ v[:d]).ravel() + v[d])     # (rows,): D A v
@@ -175,12 +183,13 @@ def hessian_operator(X, *, sample_weight=None, alpha=0.0, n_outputs=1):
             out[d] += r.sum()
         out *= scale
         out[:d] += ridge * v[:d]
-        return out
+        return out if fit_intercept else out[:d]
 
-    return LinearOperator((d + 1, d + 1), matvec=matvec, rmatvec=matvec, dtype=np.float64)
+    p = d + int(bool(fit_intercept))
+    return LinearOperator((p, p), matvec=matvec, rmatvec=matvec, dtype=np.float64)
 
 
-def lambda_max(X, *, sample_weight=None, alpha=0.0, n_outputs=1):
+def lambda_max(X, *, sample_weight=None, alpha=0.0, n_outputs=1, fit_intercept=True):
     r""":math:`L = \lambda_{\max}(\mathcal H)`, the smoothness constant of the loss.
 
     Exact from the dense Hessian up to :data:`DENSE_MAX` columns; otherwise
@@ -189,7 +198,7 @@ def lambda_max(X, *, sample_weight=None, alpha=0.0, n_outputs=1):
 
     Parameters
     ----------
-    X, sample_weight, alpha, n_outputs
+    X, sample_weight, alpha, n_outputs, fit_intercept
         As for :func:`hessian`.
 
     Returns
@@ -206,11 +215,12 @@ def lambda_max(X, *, sample_weight=None, alpha=0.0, n_outputs=1):
     >>> round(lambda_max(np.array([[1.0], [3.0]])), 6)          # 3 + 2 sqrt(2)
     5.828427
     """
+    kw = dict(sample_weight=sample_weight, alpha=alpha, n_outputs=n_outputs,
+              fit_intercept=fit_intercept)
     if X.shape[1] + 1 <= DENSE_MAX:
-        H = hessian(X, sample_weight=sample_weight, alpha=alpha, n_outputs=n_outputs)
-        return float(np.linalg.eigvalsh(H)[-1])
-    op = hessian_operator(X, sample_weight=sample_weight, alpha=alpha, n_outputs=n_outputs)
-    v0 = np.ones(X.shape[1] + 1)                 # deterministic start
+        return float(np.linalg.eigvalsh(hessian(X, **kw))[-1])
+    op = hessian_operator(X, **kw)
+    v0 = np.ones(op.shape[0])                    # deterministic start
     with np.errstate(over="ignore", invalid="ignore"):
         L = float(eigsh(op, k=1, which="LA", tol=1e-8, v0=v0, return_eigenvectors=False)[0])
     if not np.isfinite(L):
@@ -219,7 +229,7 @@ def lambda_max(X, *, sample_weight=None, alpha=0.0, n_outputs=1):
 
 
 def auto_learning_rate(X, batch_size=None, *, sample_weight=None, alpha=0.0, n_outputs=1,
-                       hess=None):
+                       hess=None, fit_intercept=True):
     r"""The default step size of gradient descent on the one-layer loss.
 
     Full batch (``batch_size >= n``): :math:`\eta = 1/L` with
@@ -254,6 +264,9 @@ def auto_learning_rate(X, batch_size=None, *, sample_weight=None, alpha=0.0, n_o
         :math:`k`.
     hess : ndarray, default=None
         A precomputed dense :func:`hessian` of ``X``, to avoid a second pass.
+    fit_intercept : bool, default=True
+        ``False``: the bias is held at 0; the curvatures are those of ``W1``
+        alone (:math:`\lVert x_i \rVert^2` in :math:`L_{\max}`).
 
     Returns
     -------
@@ -267,13 +280,15 @@ def auto_learning_rate(X, batch_size=None, *, sample_weight=None, alpha=0.0, n_o
     """
     n = X.shape[0]
     L = (float(np.linalg.eigvalsh(hess)[-1]) if hess is not None else
-         lambda_max(X, sample_weight=sample_weight, alpha=alpha, n_outputs=n_outputs))
+         lambda_max(X, sample_weight=sample_weight, alpha=alpha, n_outputs=n_outputs,
+                    fit_intercept=fit_intercept))
     B = n if batch_size is None else min(int(batch_size), n)
     if B >= n:
         return 1.0 / L
     sq = np.concatenate([np.asarray(Xc.multiply(Xc).sum(axis=1)).ravel()
                          if hasattr(Xc, "multiply") else np.einsum("ij,ij->i", Xc, Xc)
-                         for Xc, _ in _row_blocks(X, None)]) + 1.0   # (n,): |(x_i, 1)|^2
+                         for Xc, _ in _row_blocks(X, None)])      # (n,): |x_i|^2
+    sq += float(bool(fit_intercept))                                # |(x_i, 1)|^2
     w = np.ones(n) if sample_weight is None else np.asarray(sample_weight, float)
     S = w.sum()
     L_max = float((n * w * sq).max()) / (S * n_outputs) + alpha / S
@@ -294,8 +309,10 @@ def excess_loss(grads, hess):
     ----------
     grads : dict of str to ndarray
         ``{"W1": (d, k), "b1": (k,)}``, the full-data gradient.
-    hess : ndarray of shape (d + 1, d + 1)
-        The dense :func:`hessian`.
+    hess : ndarray of shape (d + 1, d + 1) or (d, d)
+        The dense :func:`hessian`; ``(d, d)`` when it was taken with
+        ``fit_intercept=False`` (then ``grads["b1"]`` is ignored: the bias
+        is held at 0).
 
     Returns
     -------
@@ -308,12 +325,12 @@ def excess_loss(grads, hess):
     >>> excess_loss({"W1": np.array([[2.0]]), "b1": np.array([1.0])}, H)
     1.5
     """
-    G = stack(grads).astype(np.float64, copy=False)                 # (d + 1, k)
+    G = stack(grads).astype(np.float64, copy=False)[:len(hess)]     # (d + 1, k) or (d, k)
     return float(0.5 * np.sum(G * (np.linalg.pinv(hess, hermitian=True) @ G)))
 
 
 def excess_loss_and_spectrum(X, grads, *, sample_weight=None, alpha=0.0, n_outputs=1,
-                             maxiter=200):
+                             maxiter=200, fit_intercept=True):
     r"""The gap to the minimum with :math:`L` and the condition number of :math:`\mathcal H`.
 
     Up to :data:`DENSE_MAX` columns all three are exact (dense Hessian).
@@ -326,10 +343,11 @@ def excess_loss_and_spectrum(X, grads, *, sample_weight=None, alpha=0.0, n_outpu
 
     Parameters
     ----------
-    X, sample_weight, alpha, n_outputs
+    X, sample_weight, alpha, n_outputs, fit_intercept
         As for :func:`hessian`.
     grads : dict of str to ndarray
-        ``{"W1": (d, k), "b1": (k,)}``, the full-data gradient.
+        ``{"W1": (d, k), "b1": (k,)}``, the full-data gradient (``b1``'s is
+        ignored with ``fit_intercept=False``).
     maxiter : int, default=200
         Products per CG solve and Lanczos run.
 
@@ -350,19 +368,20 @@ def excess_loss_and_spectrum(X, grads, *, sample_weight=None, alpha=0.0, n_outpu
     >>> round(gap, 6), round(cond, 3)
     (0.5, 33.971)
     """
-    kw = dict(sample_weight=sample_weight, alpha=alpha, n_outputs=n_outputs)
+    kw = dict(sample_weight=sample_weight, alpha=alpha, n_outputs=n_outputs,
+              fit_intercept=fit_intercept)
     if X.shape[1] + 1 <= DENSE_MAX:
         H = hessian(X, **kw)
         eig = np.linalg.eigvalsh(H)
         cond = eig[-1] / eig[0] if eig[0] > eig[-1] * 1e-15 else np.inf
         return excess_loss(grads, H), float(eig[-1]), float(cond)
     op = hessian_operator(X, **kw)
-    G = stack(grads).astype(np.float64, copy=False)
+    G = stack(grads).astype(np.float64, copy=False)[:op.shape[0]]
     gap = 0.0
     for g in G.T:
         x, _ = cg(op, g, maxiter=maxiter)
         gap += 0.5 * float(g @ x)
-    v0 = np.ones(X.shape[1] + 1)
+    v0 = np.ones(op.shape[0])
     L = lambda_max(X, **kw)
     try:
         mu = float(eigsh(op, k=1, which="SA", tol=1e-3, v0=v0, maxiter=maxiter,

@@ -87,6 +87,19 @@ def test_weighted_ridge_uses_the_estimators_hyperparameters(client, rng):
     assert_allclose(est.intercept_, ref.intercept_, rtol=1e-8)
 
 
+def test_without_intercept_the_map_reduce_fit_is_linear_regressions(client, rng):
+    X, y = tall_data(rng, n=3000)
+    est = LinearRegressor(solver="lstsq", fit_intercept=False)
+    fit_lstsq_dask(da.from_array(X, chunks=700), da.from_array(y, chunks=700), estimator=est)
+    ref = LinearRegression(fit_intercept=False).fit(X, y)
+    assert_allclose(est.coef_, ref.coef_, rtol=1e-8)
+    assert est.intercept_ == 0.0
+    est.partial_fit(X[:100], y[:100])                       # streams on without intercept
+    ref = LinearRegression(fit_intercept=False).fit(np.vstack([X, X[:100]]),
+                                                    np.r_[y, y[:100]])
+    assert_allclose(est.coef_, ref.coef_, rtol=1e-8)
+
+
 def test_partial_fit_continues_exactly_from_the_combined_state(client, rng):
     X, y = tall_data(rng, n=4000)
     reg = fit_lstsq_dask(da.from_array(X[:3000], chunks=1000),

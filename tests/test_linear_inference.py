@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 from numpy.testing import assert_allclose
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LinearRegression
 
 from numpynn import LinearRegressor
@@ -29,10 +30,32 @@ def test_fit_intercept_matches_linear_regression(rng, solver, fit_intercept):
     assert reg.rank_ == ref.rank_ == 3
 
 
-def test_gd_refuses_fit_intercept_false(rng):
+def test_gd_without_intercept_holds_it_at_zero_and_steps_on_the_weights_curvature(rng):
+    X = rng.normal(size=(80, 3))
+    y = X @ [1.5, -0.3, 4.0] + 0.5 + rng.normal(size=80)   # an intercept it may not fit
+    ref = LinearRegression(fit_intercept=False).fit(X, y)
+    reg = LinearRegressor(fit_intercept=False, tol=1e-12, max_iter=20000).fit(X, y)
+    # the step is 1 / lambda_max of the weights' Hessian X^T X / n (no ones column)
+    assert reg.learning_rate_ == pytest.approx(
+        1 / np.linalg.eigvalsh(X.T @ X / len(y))[-1], rel=1e-12)
+    assert reg.intercept_ == 0.0
+    assert_allclose(reg.coef_, ref.coef_, rtol=1e-6)
+    streamed = LinearRegressor(fit_intercept=False, batch_size=16, random_state=0)
+    for _ in range(3):
+        streamed.partial_fit(X, y)
+    assert streamed.intercept_ == 0.0
+
+
+def test_far_from_minimum_gap_is_measured_without_the_intercept(rng):
+    # With b held at 0 the minimum is LinearRegression(fit_intercept=False)'s,
+    # and the warning's gap is exactly the loss above it.
     X, y = _data(rng)
-    with pytest.raises(ValueError, match="does not support fit_intercept=False"):
-        LinearRegressor(fit_intercept=False).fit(X, y)
+    with pytest.warns(ConvergenceWarning, match="the loss is still") as record:
+        reg = LinearRegressor(fit_intercept=False, learning_rate=1e-3, tol=1e-2).fit(X, y)
+    gap = float(str(record[0].message).split("still ")[1].split(" above")[0])
+    best = LinearRegression(fit_intercept=False).fit(X, y)
+    excess = (np.mean((y - reg.predict(X)) ** 2) - np.mean((y - best.predict(X)) ** 2)) / 2
+    assert gap == pytest.approx(excess, rel=1e-3)           # the message rounds to 4 digits
 
 
 def test_loss_curve_is_the_kernels_loss(rng):
@@ -47,7 +70,8 @@ def test_loss_curve_is_the_kernels_loss(rng):
 def test_rank_deficient_design_warns_with_the_rank(rng):
     X, y = _data(rng)
     X = np.column_stack([X, X[:, 0] + X[:, 1]])
-    with pytest.warns(UserWarning, match="rank 3 < 4 features"):
+    with pytest.warns(np.exceptions.RankWarning,
+                      match=r"rank 3, fewer than its 4 non-constant columns \(collinear"):
         reg = LinearRegressor(solver="lstsq").fit(X, y)
     ref = LinearRegression().fit(X, y)
     assert reg.rank_ == ref.rank_ == 3
@@ -106,3 +130,21 @@ def test_inference_errors(rng):
         LinearRegressor(solver="lstsq").fit(X[:4], y[:4]).conf_int()
     with pytest.raises(ValueError, match="cov_type"):
         LinearRegressor(solver="lstsq", cov_type="HC9").fit(X, y)
+
+
+def test_without_intercept_streaming_and_a_saved_model_stay_exact(rng, tmp_path):
+    X, y = _data(rng)
+    ref = LinearRegression(fit_intercept=False).fit(X, y)
+    reg = LinearRegressor(solver="lstsq", fit_intercept=False)
+    for s in range(0, len(y), 16):
+        reg.partial_fit(X[s:s + 16], y[s:s + 16])
+    assert_allclose(reg.coef_, ref.coef_, rtol=1e-10)
+    assert reg.intercept_ == 0.0
+    save(reg, tmp_path / "m.npz")
+    back = load(tmp_path / "m.npz")
+    assert back.get_params()["fit_intercept"] is False
+    back.partial_fit(X[:10], y[:10])                   # the loaded state streams on
+    ref = LinearRegression(fit_intercept=False).fit(np.vstack([X, X[:10]]), np.r_[y, y[:10]])
+    assert_allclose(back.coef_, ref.coef_, rtol=1e-10)
+    assert_allclose(back.summary().std_err,
+                    sm.OLS(np.r_[y, y[:10]], np.vstack([X, X[:10]])).fit().bse, rtol=1e-9)

@@ -94,3 +94,19 @@ def test_residual_sd_and_r_squared_match_the_certified_values(name):
     floor_sd, floor_r2 = (9.0, 10.0) if name == "Filip" else (13.5, 13.0)
     assert lre(s.residual_sd, cert["residual_sd"])[0] >= floor_sd
     assert lre(s.r2, cert["r_squared"])[0] >= floor_r2
+
+
+@pytest.mark.parametrize("solver", ["lstsq", "newton"])
+@pytest.mark.parametrize("name", NAMES)
+def test_linear_regressor_reaches_the_target_on_every_coefficient(name, solver):
+    # what a user gets: the estimator, with NIST's model (NoInt1/2 without intercept)
+    from numpynn import LinearRegressor
+
+    X, y, fi, cert = load(name)
+    reg = LinearRegressor(solver=solver, fit_intercept=fi).fit(X, y)
+    got = np.r_[reg.intercept_, reg.coef_] if fi else reg.coef_
+    if not fi:
+        assert reg.intercept_ == 0.0
+    digits = lre(got, cert["estimates"])
+    assert digits.min() >= TARGET[name], digits
+    assert reg.rank_ == X.shape[1]

@@ -174,15 +174,29 @@ def _moore(out):
           f"(R^2 = {line.score(X, y):.4f})")
     print(f"Transistor counts double every log10(2) / {slope:.4f} = "
           f"{np.log10(2) / slope:.2f} years (x{10 ** slope:.3f} a year)")
+    lo, hi = doubling_interval(line)
+    print(f"  95% confidence interval of the doubling time: {lo:.2f} to {hi:.2f} years "
+          f"(from the slope's, line.conf_int())")
 
-    ax = plotting.plot_fit(line, X, y)
+    ax = plotting.plot_fit(line, X, y, interval="both")
     ax.get_lines()[-1].set_label("LinearRegressor on log10(count)")
     ax.set(xlabel="year of introduction", ylabel="transistors (log scale)",
-           title=f"Moore's law: counts double every {np.log10(2) / slope:.2f} years")
+           title=f"Moore's law: counts double every {np.log10(2) / slope:.2f} years "
+                 f"(95% CI {lo:.2f}-{hi:.2f})")
     ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"$10^{{{v:g}}}$"))
     ax.legend(loc="upper left")
     files = [(save_figure(ax.figure, out / "moore.png"), "Moore's law, a line on log10")]
     return files + _moore_relu(out, X, counts / 1e9)
+
+
+def doubling_interval(line, alpha=0.05):
+    """The doubling time's ``1 - alpha`` interval, in years, from the slope's on log10.
+
+    Doubling time is ``log10(2) / slope``, decreasing in a positive slope,
+    so the slope's confidence bounds map to the doubling time's, swapped.
+    """
+    slope_lo, slope_hi = line.conf_int(alpha=alpha)[1]          # row 0 is the intercept
+    return np.log10(2) / slope_hi, np.log10(2) / slope_lo
 
 
 def talk_units(years):

@@ -347,3 +347,41 @@ def loss_grid(L0, g, H, lo, hi, n_grid):
     D = np.stack([M.ravel(), B.ravel()], axis=1)                      # (G, 2) = theta - 0
     Z = L0 + D @ g + 0.5 * np.einsum("gi,ij,gj->g", D, H, D)          # (G,)
     return M, B, Z.reshape(M.shape)
+
+
+#: How each band of :func:`numpynn.plotting.plot_fit` is shaded.
+BAND_STYLE = {"prediction": {"color": "C3", "alpha": 0.12, "lw": 0},
+              "confidence": {"color": "C3", "alpha": 0.30, "lw": 0}}
+_INTERVALS = {None: (), "confidence": ("confidence",), "prediction": ("prediction",),
+              "both": ("prediction", "confidence")}
+
+
+def band_kinds(interval, estimator, one_feature, alpha):
+    """The bands ``plot_fit(interval=...)`` asks for, checked before any drawing."""
+    if interval not in _INTERVALS:
+        raise ValueError(f"interval must be None, 'confidence', 'prediction' or 'both'; "
+                         f"got {interval!r}.")
+    kinds = _INTERVALS[interval]
+    if kinds and not one_feature:
+        raise ValueError("Confidence and prediction bands are drawn for one feature; "
+                         "X has several.")
+    if kinds and not hasattr(estimator, "predict_interval"):
+        raise ValueError("Bands need a LinearRegressor fitted with solver='lstsq' or "
+                         f"'newton' (its inference); got {type(estimator).__name__}.")
+    if kinds:
+        estimator.summary(alpha=alpha)        # raises if this fit has no inference
+    return kinds
+
+
+def bands(estimator, grid, kinds, alpha):
+    """``{kind: (lower, upper)}`` over ``grid`` for a LinearRegressor with inference."""
+    from scipy import stats
+
+    out = {}
+    if "prediction" in kinds:
+        out["prediction"] = estimator.predict_interval(grid, alpha=alpha)
+    if "confidence" in kinds:
+        y_hat, se = estimator.predict(grid, return_std=True)
+        t = stats.t.ppf(1 - alpha / 2, estimator.summary(alpha=alpha).df_resid)
+        out["confidence"] = (y_hat - t * se, y_hat + t * se)
+    return out

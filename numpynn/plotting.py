@@ -54,12 +54,14 @@ def _axes(ax):
 
 
 # -- fit and loss --------------------------------------------------------------
-def plot_fit(estimator, X, y, ax=None, *, n_points=200):
-    """Draw the data and the fitted model.
+def plot_fit(estimator, X, y, ax=None, *, n_points=200, interval=None, alpha=0.05):
+    r"""Draw the data and the fitted model.
 
     With one feature: the data as a scatter and ``estimator.predict`` as a
-    line (a curve for a network) over the data's range. With several
-    features: predicted against actual targets, with the identity line.
+    line (a curve for a network) over the data's range, optionally with
+    its confidence band (where the mean of ``y`` lies) and prediction band
+    (where a new observation falls). With several features: predicted
+    against actual targets, with the identity line.
 
     Parameters
     ----------
@@ -70,11 +72,27 @@ def plot_fit(estimator, X, y, ax=None, *, n_points=200):
         Where to draw; a new figure when None.
     n_points : int, default=200
         Points on the model's line (one feature).
+    interval : {None, "confidence", "prediction", "both"}, default=None
+        Shade the ``1 - alpha`` confidence band of the mean,
+        :math:`\hat y \pm t\,\mathrm{se}(\hat y)` (``predict(X,
+        return_std=True)``), and/or the prediction band
+        (``predict_interval``). Needs a :class:`~numpynn.LinearRegressor`
+        fitted with ``solver="lstsq"`` or ``"newton"``, and one feature.
+    alpha : float, default=0.05
+        Bands at level ``1 - alpha``.
 
     Returns
     -------
     ax : matplotlib Axes
-        The model is the last line (label: the estimator's class name).
+        The model is the last line (label: the estimator's class name);
+        the bands are ``ax.collections`` after the scatter, with ``gid``
+        ``"confidence"`` and ``"prediction"``.
+
+    Raises
+    ------
+    ValueError
+        For an unknown ``interval``, or bands asked of several features or
+        of a model without least-squares inference.
 
     Examples
     --------
@@ -84,12 +102,17 @@ def plot_fit(estimator, X, y, ax=None, *, n_points=200):
     >>> ax.get_lines()[-1].get_ydata()[[0, -1]].round(6)
     array([1., 5.])
     """
+    kinds = _p.band_kinds(interval, estimator, _p.one_feature(X), alpha)
     ax = _axes(ax)
     y = np.asarray(y, dtype=np.float64).ravel()
     if _p.one_feature(X):
         x = np.asarray(X, dtype=np.float64).ravel()
         grid = _p.x_grid(X, n_points)
         ax.scatter(x, y, s=18, alpha=0.7, label="data")
+        for kind, (lower, upper) in _p.bands(estimator, grid, kinds, alpha).items():
+            ax.fill_between(np.asarray(grid)[:, 0], lower, upper, gid=kind,
+                            **_p.BAND_STYLE[kind],
+                            label=f"{100 * (1 - alpha):g}% {kind} band")
         ax.plot(np.asarray(grid)[:, 0], _p.predict_1d(estimator, grid), color="C3", lw=2,
                 label=_p.model_name(estimator))
         ax.set_xlabel(_p.feature_name(X))

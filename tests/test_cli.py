@@ -19,6 +19,7 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 from numpy.testing import assert_allclose  # noqa: E402
 from PIL import Image  # noqa: E402
+from scipy import stats  # noqa: E402
 from sklearn.datasets import make_regression  # noqa: E402
 from sklearn.model_selection import train_test_split  # noqa: E402
 from sklearn.pipeline import make_pipeline  # noqa: E402
@@ -96,6 +97,18 @@ def test_reports_metrics_and_moores_law(demo_run):
     assert "mean absolute percentage error" in text and "Accuracy" in text
     doubling = float(re.search(r"= (\d+\.\d+) years", text).group(1))
     assert 1.8 < doubling < 2.3
+    # the interval is the slope's t interval mapped through log10(2) / slope
+    lo, hi = map(float, re.search(r"95% confidence interval of the doubling time: "
+                                  r"(\d+\.\d+) to (\d+\.\d+) years", text).groups())
+    X, counts = load_moore(return_X_y=True)
+    x, y = X[:, 0], np.log10(counts)
+    slope, icpt = np.polyfit(x, y, 1)
+    se = np.sqrt(np.sum((y - slope * x - icpt) ** 2) / (len(y) - 2)
+                 / np.sum((x - x.mean()) ** 2))
+    t = stats.t.ppf(0.975, len(y) - 2)
+    assert (lo, hi) == (round(np.log10(2) / (slope + t * se), 2),
+                        round(np.log10(2) / (slope - t * se), 2))
+    assert lo < doubling < hi
     # On the linear scale the ReLU units beat a straight line by far.
     line = float(re.search(r"straight line .*R\^2 = (-?\d\.\d+)", text).group(1))
     net = float(re.search(r"TwoLayerNet, \d ReLU units .*R\^2 = (\d\.\d+)", text).group(1))

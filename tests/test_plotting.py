@@ -423,3 +423,44 @@ def test_plotting_and_parallel_load_lazily_from_the_package():
                          timeout=120)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "module 'numpynn' has no attribute 'no_such_thing'"
+
+
+def _band(ax, gid):
+    """``(x, lower, upper)`` of a fill_between band, from its polygon."""
+    (poly,) = [c for c in ax.collections if c.get_gid() == gid]
+    xs, ys = poly.get_paths()[0].vertices.T
+    grid = np.unique(xs)
+    lower = np.array([ys[xs == g].min() for g in grid])
+    upper = np.array([ys[xs == g].max() for g in grid])
+    return grid, lower, upper
+
+
+def test_plot_fit_bands_equal_statsmodels_intervals():
+    sm = pytest.importorskip("statsmodels.api")
+    rng = np.random.default_rng(4)
+    x = rng.uniform(1970, 2020, 40)
+    y = 0.15 * (x - 1970) + 3 + rng.normal(scale=0.4, size=40)
+    reg = LinearRegressor(solver="lstsq").fit(x[:, None], y)
+    ax = plot_fit(reg, x[:, None], y, interval="both", alpha=0.1)
+    ref = sm.OLS(y, sm.add_constant(x)).fit()
+    for gid, cols in (("confidence", ["mean_ci_lower", "mean_ci_upper"]),
+                      ("prediction", ["obs_ci_lower", "obs_ci_upper"])):
+        grid, lower, upper = _band(ax, gid)
+        frame = ref.get_prediction(sm.add_constant(grid)).summary_frame(alpha=0.1)
+        assert_allclose(lower, frame[cols[0]], rtol=1e-9)
+        assert_allclose(upper, frame[cols[1]], rtol=1e-9)
+    plt.close(ax.figure)
+
+
+def test_plot_fit_bands_are_refused_where_undefined():
+    X, y = make_regression(n_samples=30, n_features=2, random_state=0)
+    with pytest.raises(ValueError, match="interval must be None"):
+        plot_fit(LinearRegressor(solver="lstsq").fit(X[:, :1], y), X[:, :1], y, interval="ci")
+    with pytest.raises(ValueError, match="one feature"):
+        plot_fit(LinearRegressor(solver="lstsq").fit(X, y), X, y, interval="both")
+    with pytest.raises(ValueError, match="Bands need a LinearRegressor"):
+        plot_fit(TwoLayerNet(), X[:, :1], y, interval="prediction")
+    gd = LinearRegressor(solver="gd").fit(X[:, :1], y)
+    with pytest.raises(ValueError, match="solver='gd'"):
+        plot_fit(gd, X[:, :1], y, interval="confidence")
+    assert plt.get_fignums() == []                       # refused before drawing

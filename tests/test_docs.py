@@ -36,6 +36,7 @@ PUBLIC_MODULES = [
     "numpynn.activations",
     "numpynn.optimizers",
     "numpynn.lstsq",
+    "numpynn.inference",
     "numpynn.datasets",
     "numpynn.plotting",
     "numpynn.persistence",

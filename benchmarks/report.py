@@ -11,6 +11,8 @@ TARGETS = {
     "net_float32_speedup": ("TwoLayerNet float64 epoch / float32 epoch", ">=", 1.5),
     "lstsq_vs_linreg": ("lstsq fit / LinearRegression fit (same accuracy)", "<=", 1.0),
     "lstsq_fit_vs_cholesky": ("lstsq_fit / (X.T @ X + Cholesky solve)", "<=", 1.2),
+    "lstsq_estimator_vs_cholesky": ("LinearRegressor(solver='lstsq').fit / (X.T @ X + "
+                                        "Cholesky solve)", "<=", 1.2),
     "gd_vs_bandwidth": ("full-batch gd epoch / time to read X once", "<=", 1.5),
     "python_speedup_10k": ("pure-Python epoch / vectorised epoch at n=10k", ">=", 40.0),
     "net_vs_handwritten_h16": ("TwoLayerNet epoch / hand-written NumPy loop, h=16", "<=", 1.1),
@@ -55,6 +57,7 @@ SECTIONS = [
         ("sklearn_s", "sklearn s"), ("cholesky_s", "X.T@X+Cholesky s"),
         ("np_lstsq_s", "np.linalg.lstsq s"), ("ratio", "numpynn / sklearn"),
         ("ratio_fit_vs_cholesky", "lstsq_fit / Cholesky"),
+        ("ratio_estimator_vs_cholesky", "LinearRegressor / Cholesky"),
         ("max_rel_coef_diff_vs_sklearn", "coef diff vs sklearn"),
         ("max_rel_coef_err_numpynn", "numpynn err"),
         ("max_rel_coef_err_lstsq_fit", "lstsq_fit err"),
@@ -103,6 +106,8 @@ def check_targets(cases):
     if ls:
         out["lstsq_vs_linreg"] = max(r["ratio"] for r in ls)
         out["lstsq_fit_vs_cholesky"] = max(r["ratio_fit_vs_cholesky"] for r in ls)
+        out["lstsq_estimator_vs_cholesky"] = max(r["ratio_estimator_vs_cholesky"]
+                                                     for r in ls)
     bw = cases.get("bandwidth", {}).get("rows", [])
     if bw:
         out["gd_vs_bandwidth"] = max(r["ratio_vs_bound"] for r in bw)

@@ -12,8 +12,10 @@ public calls only and prints where each file went.
 from __future__ import annotations
 
 import time
+import warnings
 
 import numpy as np
+from sklearn.exceptions import ConvergenceWarning
 
 from ._cli_io import save_figure
 
@@ -59,9 +61,17 @@ def _tutorial(out, gif):
     print(f"make_regression({', '.join(f'{k}={v}' for k, v in TUTORIAL.items())}); "
           f"{len(y_tr)} training / {len(y_te)} held-out samples; learning rate 0.05, "
           "61 epochs")
-    reg = LinearRegressor(**TUTORIAL_FIT, verbose=True, callbacks=[_epoch_log]).fit(X_tr, y_tr)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ConvergenceWarning)
+        reg = LinearRegressor(**TUTORIAL_FIT, verbose=True,
+                              callbacks=[_epoch_log]).fit(X_tr, y_tr)
     exact = LinearRegressor(solver="lstsq").fit(X_tr, y_tr)
     _tutorial_report(reg, exact, X_te, y_te)
+    for w in caught:             # part of the lesson: 61 epochs stop short of the minimum
+        if issubclass(w.category, ConvergenceWarning):
+            print(f"numpynn's ConvergenceWarning: {w.message}")
+        else:
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
     files = [(save_figure(_fit_figure(reg, exact, X_te, y_te), out / "fit.png"),
               "the line after 61 epochs and the exact least-squares line, held-out data"),
              (save_figure(_loss_figure(reg, exact, X_tr, y_tr), out / "loss.png"),

@@ -18,6 +18,9 @@ from .losses import baseline_loss
 from .lstsq import lstsq_fit, lstsq_solve, lstsq_update
 from .optimizers import frozen, sgd
 
+#: With ``tol=None``, gradient descent that ends more than this times the
+#: mean-only loss above the minimum warns (the default ``tol``'s yardstick).
+FAR_TOL = 1e-4
 #: Above this condition number of the Hessian the features count as badly
 #: scaled; above SINGULAR the Hessian counts as singular (rounding level).
 BADLY_SCALED, SINGULAR = 1e3, 1e12
@@ -128,7 +131,7 @@ class LinearRegressor(CallbackSupportMixin, RegressorMixin, BaseEstimator):
     --------
     >>> from sklearn.datasets import make_regression
     >>> X, y = make_regression(n_samples=200, n_features=1, noise=10, random_state=42)
-    >>> reg = LinearRegressor(learning_rate=0.05, max_iter=61, tol=None).fit(X, y)
+    >>> reg = LinearRegressor(max_iter=61, tol=None).fit(X, y)
     >>> bool(np.isclose(reg.loss_curve_[0], 0.5 * np.mean(y ** 2)))  # starts at m = b = 0
     True
     >>> reg.n_iter_, reg.coef_.shape
@@ -347,7 +350,12 @@ class LinearRegressor(CallbackSupportMixin, RegressorMixin, BaseEstimator):
             _fitting.warn_not_converged(self, result, self._max_iter_advice())
         # With early stopping the kept parameters are the best on held-out
         # rows, not the training minimum; a rising loss is divergence.
-        if (self.solver == "gd" and result.converged and not self.early_stopping
+        # tol=None ran every epoch asked for (not stopped by a callback or an
+        # interrupt): still say how far from the minimum.
+        ran_all = self.tol is None and len(result.loss_curve) == self.max_iter \
+            and not result.interrupted
+        if (self.solver == "gd" and (result.converged or ran_all)
+                and not self.early_stopping and not incremental
                 and not _fitting.stopped_rising(self, result)):
             self._warn_if_far_from_minimum(result.params, X, y, sw, lr, new["n_iter_"])
 
@@ -383,26 +391,31 @@ class LinearRegressor(CallbackSupportMixin, RegressorMixin, BaseEstimator):
         return "increase max_iter or learning_rate (or use learning_rate='auto')."
 
     def _warn_if_far_from_minimum(self, params, X, y, sw, lr, n_iter):
-        """ConvergenceWarning when ``tol`` stopped gd far above the minimum.
+        """ConvergenceWarning when gd ended far above the minimum.
 
         On badly scaled features, or with a small step, gradient descent
         crawls, every epoch improves by less than ``tol`` and the stopping
-        rule fires early; the exact remaining gap
-        (:func:`numpynn.quadratic.excess_loss_and_spectrum`) tells, and the
-        Hessian's spectrum says which remedy applies (:func:`slow_stop_advice`).
+        rule fires early; with ``tol=None`` the epochs may simply be too
+        few. The exact remaining gap
+        (:func:`numpynn.quadratic.excess_loss_and_spectrum`) tells, against
+        ``tol`` (:data:`FAR_TOL` when ``tol=None``) times the mean-only
+        loss, and the Hessian's spectrum says which remedy applies
+        (:func:`slow_stop_advice`).
         """
         k = y.shape[1]
         grads = quadratic.full_gradient(X, y, params, sample_weight=sw, alpha=self.alpha)
         gap, L, cond = quadratic.excess_loss_and_spectrum(
             X, grads, sample_weight=sw, alpha=self.alpha, n_outputs=k,
             fit_intercept=bool(self.fit_intercept))
-        if gap > self.tol * baseline_loss(y, sw):
+        tol = FAR_TOL if self.tol is None else self.tol
+        if gap > tol * baseline_loss(y, sw):
             advice = slow_stop_advice(lr, self.learning_rate == "auto", L, cond,
                                       _fitting.resolve_batch_size(self.batch_size,
                                                                   X.shape[0]),
-                                      X.shape[0])
-            warn(f"LinearRegressor: tol={self.tol} stopped gradient descent after "
-                 f"{n_iter} epochs, but the loss is still {gap:.4g} above its minimum "
+                                      X.shape[0], tol_stop=self.tol is not None)
+            how = (f"tol={self.tol} stopped gradient descent after {n_iter} epochs"
+                   if self.tol is not None else f"tol=None ran all {n_iter} epochs")
+            warn(f"LinearRegressor: {how}, but the loss is still {gap:.4g} above its minimum "
                  f"(the Hessian's condition number is {cond:.2g}). {advice}",
                  ConvergenceWarning)
 
@@ -499,8 +512,8 @@ class LinearRegressor(CallbackSupportMixin, RegressorMixin, BaseEstimator):
         return _fitting.regressor_tags(super().__sklearn_tags__())
 
 
-def slow_stop_advice(lr, auto, L, cond, batch_size, n):
-    r"""The remedy for a ``tol`` stop far above a quadratic loss's minimum.
+def slow_stop_advice(lr, auto, L, cond, batch_size, n, tol_stop=True):
+    r"""The remedy for a stop far above a quadratic loss's minimum.
 
     With step :math:`\eta` an epoch shrinks the gap along the Hessian's
     eigenvalue :math:`\lambda` by the factor :math:`(1 - \eta\lambda)^2`:
@@ -508,12 +521,15 @@ def slow_stop_advice(lr, auto, L, cond, batch_size, n):
     limit :math:`2/L`, or when the condition number :math:`\kappa = L/\mu`
     is large. At :math:`\eta = 1/L` the stop on "improved by less than tol"
     lands about :math:`\text{tol}\,\kappa/2` above the minimum. Mini-batch
-    steps also stall in their gradient noise.
+    steps also stall in their gradient noise. ``tol_stop=False``: the run
+    was ``tol=None`` and ended at ``max_iter``, so more epochs replace a
+    smaller ``tol`` in the advice.
     """
+    more = "a smaller tol" if tol_stop else "a larger max_iter"
     if not auto and not 0.5 <= lr * L <= 1.5:
         return (f"learning_rate={lr:.4g} is {lr * L:.2g}/L, far from the 1/L step of "
                 "the largest Hessian eigenvalue L (stable below 2/L), so every epoch "
-                "gains little: use learning_rate='auto', a smaller tol, or "
+                f"gains little: use learning_rate='auto', {more}, or "
                 "solver='lstsq' or 'newton'.")
     if not cond < SINGULAR:
         return ("The Hessian is singular (collinear or constant features): use "
@@ -523,8 +539,12 @@ def slow_stop_advice(lr, auto, L, cond, batch_size, n):
                 "solver='lstsq' or 'newton'.")
     if batch_size < n:
         return (f"Mini-batches (batch_size={batch_size}) stall in their gradient "
-                "noise: use a larger batch_size (None for full batch), a smaller tol, "
+                f"noise: use a larger batch_size (None for full batch), {more}, "
                 "or solver='lstsq' or 'newton'.")
+    if not tol_stop:
+        return ("The features are not badly scaled, but max_iter epochs were too few "
+                "to reach the minimum: use a larger max_iter, or solver='lstsq' or "
+                "'newton'.")
     return ("The features are not badly scaled, but a stop on the loss improving by "
             "less than tol can still be about tol x condition number / 2 above the "
             "minimum: use a smaller tol, or solver='lstsq' or 'newton'.")

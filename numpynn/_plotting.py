@@ -5,9 +5,12 @@ Nothing here imports matplotlib at module level either.
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 from sklearn.base import clone
 from sklearn.compose import TransformedTargetRegressor
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.pipeline import Pipeline
 
 from . import kernels
@@ -78,7 +81,12 @@ def fit_recording(estimator, X, y, record):
         records.append(record(model, est))
 
     final.set_params(callbacks=list(final.callbacks or []) + [recorder], verbose=False)
-    model.fit(X, y)
+    # A drawing of a fixed number of epochs shows where the run ended; the
+    # warning that gradient descent stopped above the minimum is not repeated.
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", "LinearRegressor: tol=None ran all",
+                                ConvergenceWarning)
+        model.fit(X, y)
     return model, logs_seen, records
 
 

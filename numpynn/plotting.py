@@ -30,7 +30,9 @@ loss at the start of epoch ``k``, i.e. after ``k`` updates. Functions that
 need the path of training (:func:`animate_training`,
 :func:`plot_loss_surface`) fit a :func:`sklearn.base.clone` of the
 estimator with a recording callback appended (and ``verbose=False``); the
-estimator passed in is left untouched. A :class:`~sklearn.pipeline.Pipeline`
+estimator passed in is left untouched, and the clone's warning that a
+``tol=None`` run ended above the loss's minimum is not repeated (the
+picture shows where it ended). A :class:`~sklearn.pipeline.Pipeline`
 whose last step is the model is accepted wherever the model is.
 """
 

@@ -75,10 +75,14 @@ def unstack(theta):
 
 
 def _row_blocks(X, sample_weight, rows=CHUNK_ROWS):
-    """``(X rows, weights)`` in blocks of ``rows`` rows (weights float64)."""
+    """``(X rows, weights)`` in blocks of ``rows`` rows (weights float64).
+
+    Unweighted, the weights are a read-only broadcast of 1.0 (no array of
+    the block's length is allocated).
+    """
     for start in range(0, X.shape[0], rows):
         Xc = X[start:start + rows]
-        w = (np.ones(Xc.shape[0]) if sample_weight is None
+        w = (np.broadcast_to(1.0, Xc.shape[0]) if sample_weight is None
              else np.asarray(sample_weight[start:start + rows], dtype=np.float64))
         yield Xc, w
 
@@ -140,7 +144,11 @@ def _gram(G, X, sample_weight, chunk_rows):
     r"""Add :math:`A^\top D A` of ``X``'s row blocks into ``G`` (float64, (d + 1, d + 1))."""
     d = X.shape[1]
     for Xc, w in _row_blocks(X, sample_weight, chunk_rows):
-        Xw = Xc.multiply(w[:, None]).tocsr() if hasattr(Xc, "multiply") else Xc * w[:, None]
+        if sample_weight is None:           # no weighted copy of the block (memory maps)
+            Xw = Xc
+        else:
+            Xw = (Xc.multiply(w[:, None]).tocsr() if hasattr(Xc, "multiply")
+                  else Xc * w[:, None])
         XtWX = Xc.T @ Xw                                        # (d, d)
         G[:d, :d] += XtWX.toarray() if hasattr(XtWX, "toarray") else XtWX
         col = np.asarray(Xw.sum(axis=0)).ravel()                # (d,)
@@ -424,8 +432,11 @@ def full_gradient(X, y, params, *, sample_weight=None, alpha=0.0):
     G = np.zeros((d + 1, k))
     for start, (Xc, w) in zip(range(0, X.shape[0], CHUNK_ROWS), _row_blocks(X, sample_weight),
                               strict=True):
-        R = np.asarray(Xc @ W) + b - y[start:start + CHUNK_ROWS]       # (rows, k)
-        R *= w[:, None]
+        R = np.asarray(Xc @ W)                                          # (rows, k)
+        R += b
+        R -= y[start:start + CHUNK_ROWS]
+        if sample_weight is not None:
+            R *= w[:, None]
         G[:d] += np.asarray(Xc.T @ R)
         G[d] += R.sum(axis=0)
     S = _total(X, sample_weight)

@@ -236,9 +236,12 @@ def test_numpy_strings_from_a_grid_are_accepted(data):
 def test_batch_size_auto_for_linear_regression(data):
     X, y = data
     reg = LinearRegressor(batch_size="auto", learning_rate=0.05, max_iter=3, tol=None,
-                          random_state=0).fit(X, y)
+                          random_state=0)
     ref = LinearRegressor(batch_size=min(200, len(y)), learning_rate=0.05, max_iter=3,
-                          tol=None, random_state=0).fit(X, y)
+                          tol=None, random_state=0)
+    for est in (reg, ref):
+        with pytest.warns(ConvergenceWarning, match="tol=None ran all 3 epochs"):
+            est.fit(X, y)
     assert_array_equal(reg.coef_, ref.coef_)
 
 

@@ -21,6 +21,8 @@ from numpy.testing import assert_allclose  # noqa: E402
 from PIL import Image  # noqa: E402
 from scipy import stats  # noqa: E402
 from sklearn.datasets import make_regression  # noqa: E402
+from sklearn.exceptions import ConvergenceWarning  # noqa: E402
+from sklearn.linear_model import LinearRegression  # noqa: E402
 from sklearn.model_selection import train_test_split  # noqa: E402
 from sklearn.pipeline import make_pipeline  # noqa: E402
 from sklearn.preprocessing import StandardScaler  # noqa: E402
@@ -80,11 +82,30 @@ def test_gif_has_one_frame_per_epoch_and_the_trained_model(demo_run):
         assert gif.n_frames == 61 + 1
 
 
+def _tutorial_fit(X, y):
+    """The tutorial's fit; its 61 epochs end above the minimum and say so."""
+    with pytest.warns(ConvergenceWarning, match="tol=None ran all 61 epochs"):
+        return LinearRegressor(learning_rate=0.05, max_iter=61, tol=None).fit(X, y)
+
+
+def test_the_demo_prints_how_far_61_epochs_stop_from_the_minimum(demo_run):
+    _, _, text, _ = demo_run
+    X, y = make_regression(n_samples=200, n_features=1, noise=10, random_state=42)
+    X_tr, _, y_tr, _ = train_test_split(X, y, test_size=0.2, random_state=42)
+    gap = float(re.search(r"numpynn's ConvergenceWarning: LinearRegressor: tol=None ran all "
+                          r"61 epochs, but the loss is still (\S+) above its minimum",
+                          text).group(1))
+    gd, exact = _tutorial_fit(X_tr, y_tr), LinearRegression().fit(X_tr, y_tr)
+    excess = 0.5 * (np.mean((y_tr - gd.predict(X_tr)) ** 2)
+                    - np.mean((y_tr - exact.predict(X_tr)) ** 2))
+    assert gap == pytest.approx(excess, rel=1e-3)
+
+
 def test_epoch_log_matches_the_loss_curve(demo_run):
     _, _, text, _ = demo_run
     X, y = make_regression(n_samples=200, n_features=1, noise=10, random_state=42)
     X_tr, _, y_tr, _ = train_test_split(X, y, test_size=0.2, random_state=42)
-    ref = LinearRegressor(learning_rate=0.05, max_iter=61, tol=None).fit(X_tr, y_tr)
+    ref = _tutorial_fit(X_tr, y_tr)
     logged = re.findall(r"^Epoch: (\d+)  Loss = ([\d.]+)$", text, flags=re.M)
     assert [int(k) for k, _ in logged] == list(range(0, 61, 10))
     for k, loss in logged:
@@ -181,7 +202,7 @@ def test_fit_png_shows_the_exact_line_beside_gradient_descent(demo_run):
     _, _, text, figures = demo_run
     X_tr, X_te, y_tr, y_te = _tutorial_split()
     (ax,) = figures["fit.png"].axes
-    gd = LinearRegressor(learning_rate=0.05, max_iter=61, tol=None).fit(X_tr, y_tr)
+    gd = _tutorial_fit(X_tr, y_tr)
     m, b = np.polyfit(X_tr[:, 0], y_tr, 1)                          # the exact line
     exact, descent = _gid(ax, "lstsq"), _gid(ax, "gd")
     assert_allclose(exact.get_ydata(), m * exact.get_xdata() + b, rtol=1e-9)
@@ -215,7 +236,7 @@ def _contains(lims, values):
 def test_demo_says_why_mape_is_large(demo_run):
     _, _, text, _ = demo_run
     X_tr, X_te, y_tr, y_te = _tutorial_split()
-    pred = LinearRegressor(learning_rate=0.05, max_iter=61, tol=None).fit(X_tr, y_tr) \
+    pred = _tutorial_fit(X_tr, y_tr) \
         .predict(X_te)
     i = np.argmin(np.abs(y_te))
     ape = np.abs(y_te - pred) / np.abs(y_te)

@@ -17,6 +17,7 @@ from PIL import Image  # noqa: E402
 from sklearn.base import clone  # noqa: E402
 from sklearn.compose import TransformedTargetRegressor  # noqa: E402
 from sklearn.datasets import make_regression  # noqa: E402
+from sklearn.exceptions import ConvergenceWarning  # noqa: E402
 from sklearn.linear_model import LinearRegression, Ridge  # noqa: E402
 from sklearn.pipeline import make_pipeline  # noqa: E402
 from sklearn.preprocessing import StandardScaler  # noqa: E402
@@ -50,12 +51,18 @@ def _gd(**kw):
     return LinearRegressor(**{"learning_rate": 0.05, "max_iter": 12, "tol": None, **kw})
 
 
+def _fit_far(est, X, y):
+    """Fit the tutorial's few epochs, which end above the minimum and say so."""
+    with pytest.warns(ConvergenceWarning, match="tol=None ran all"):
+        return est.fit(X, y)
+
+
 def _record_params(est, X, y):
     """Fit a clone, recording (m, b) after every epoch: the reference path."""
     seen = []
     model = clone(est).set_params(callbacks=[lambda e, logs: seen.append(
         (float(e.coef_[0]), float(e.intercept_)))])
-    model.fit(X, y)
+    _fit_far(model, X, y)
     return model, np.array(seen)
 
 
@@ -111,7 +118,7 @@ def test_plot_fit_draws_into_the_given_axes(tutorial):
 # -- plot_loss_curve / plot_training -----------------------------------------------------
 def test_loss_curve_is_loss_curve_(tutorial):
     X, y = tutorial
-    est = _gd().fit(X, y)
+    est = _fit_far(_gd(), X, y)
     ax = plot_loss_curve(est)
     line = ax.get_lines()[0]
     assert_array_equal(line.get_ydata(), est.loss_curve_)
@@ -132,7 +139,7 @@ def test_loss_curve_shows_validation_when_recorded(tutorial):
 def test_loss_curve_from_a_list_and_from_a_pipeline(tutorial):
     X, y = tutorial
     assert_array_equal(plot_loss_curve([3.0, 2.0]).get_lines()[0].get_ydata(), [3.0, 2.0])
-    pipe = make_pipeline(StandardScaler(), _gd()).fit(X, y)
+    pipe = _fit_far(make_pipeline(StandardScaler(), _gd()), X, y)
     assert_array_equal(plot_loss_curve(pipe).get_lines()[0].get_ydata(),
                        pipe[-1].loss_curve_)
     with pytest.raises(ValueError, match="fit it first"):
@@ -141,7 +148,7 @@ def test_loss_curve_from_a_list_and_from_a_pipeline(tutorial):
 
 def test_plot_training_is_fit_and_loss(tutorial):
     X, y = tutorial
-    est = _gd().fit(X, y)
+    est = _fit_far(_gd(), X, y)
     fig = plot_training(est, X, y)
     ax_fit, ax_loss = fig.axes
     line = ax_fit.get_lines()[-1]
@@ -213,7 +220,7 @@ def test_animation_gif_holds_the_trained_model(tutorial, tmp_path):
     fig = plt.figure(figsize=(6, 3))
     anim = animate_training(est, X, y, fig=fig, interval=100, hold=1.5)
     anim.save(tmp_path / "a.gif", writer="pillow", dpi=30)
-    ref = clone(est).fit(X, y)
+    ref = _fit_far(clone(est), X, y)
     with Image.open(tmp_path / "a.gif") as gif:
         assert gif.n_frames == ref.n_iter_ + 1 == 8                   # repeats merged
         gif.seek(gif.n_frames - 1)

@@ -1,11 +1,13 @@
 """scipy.sparse input: accepted by every solver, never densified, same answers."""
 
+import contextlib
 import tracemalloc
 
 import numpy as np
 import pytest
 import scipy.sparse as sp
 from numpy.testing import assert_allclose, assert_array_equal
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import get_tags
 
 from numpynn import LinearRegressor, TwoLayerNet
@@ -127,9 +129,14 @@ def test_wide_sparse_x_is_never_densified(est):
     # A dense copy of X would take 80 MB; training and predicting must stay far below.
     X = sp.random_array((2000, 5000), density=0.002, format="csr", random_state=0)
     y = np.asarray(X.sum(axis=1)).ravel()
+    # the linear model's 3 fixed epochs end above the minimum, and measuring that
+    # gap (matrix-free CG and Lanczos at 5000 columns) stays inside the peak too
+    far = (pytest.warns(ConvergenceWarning, match="tol=None ran all 3 epochs")
+           if isinstance(est, LinearRegressor) else contextlib.nullcontext())
     tracemalloc.start()
     try:
-        est.__sklearn_clone__().fit(X, y).predict(X)
+        with far:
+            est.__sklearn_clone__().fit(X, y).predict(X)
         peak = tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()

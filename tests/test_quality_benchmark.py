@@ -11,6 +11,14 @@ from sklearn.neural_network import MLPRegressor
 
 from benchmarks import quality
 from benchmarks.quality_data import DATASETS, diabetes, friedman, sine
+from benchmarks.quality_paired import (
+    bootstrap_median_ci,
+    chance_at_or_above,
+    holm,
+    paired,
+    wilcoxon_p,
+)
+from numpynn import TwoLayerNet
 
 
 def test_smoke_run_writes_the_tables(tmp_path):
@@ -69,8 +77,6 @@ def test_optional_real_data_sets(name):
 
 
 def test_lbfgs_setting_is_both_solvers_at_their_defaults():
-    from numpynn import TwoLayerNet
-
     rows = dict(quality.settings(quality.MODES["full"]))
     assert "lbfgs" not in dict(quality.settings(quality.MODES["quick"]))
     net, mlp = rows["lbfgs"]["TwoLayerNet"](3), rows["lbfgs"]["MLPRegressor"](3)
@@ -81,9 +87,6 @@ def test_lbfgs_setting_is_both_solvers_at_their_defaults():
 
 
 def test_paired_statistics_by_hand():
-    from benchmarks.quality_paired import (bootstrap_median_ci, chance_at_or_above, holm,
-                                           paired, wilcoxon_p)
-
     # ranks of |d| are 1..5; W- = 2; exact two-sided p = 2 * #{subsets summing <= 2} / 2^5
     assert wilcoxon_p([1.0, -2.0, 3.0, 4.0, 5.0]) == pytest.approx(2 * 3 / 32)
     assert wilcoxon_p(np.arange(1.0, 21.0)) == pytest.approx(2 / 2**20)
@@ -102,8 +105,6 @@ def test_paired_statistics_by_hand():
 
 
 def test_paired_smoke_run_fits_what_it_says(tmp_path):
-    from numpynn import TwoLayerNet
-
     assert quality.main(["--paired", "--smoke", "--only", "diabetes",
                          "--out", str(tmp_path)]) == 0
     res = json.loads((tmp_path / "quality_paired.json").read_text())

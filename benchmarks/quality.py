@@ -114,12 +114,13 @@ def fit_once(make, seed, split):
                                       if not issubclass(w.category, ConvergenceWarning)})}
 
 
-def run_dataset(X, y, rows, seeds):
-    """Every setting's contenders on ``seeds`` splits, interleaved per seed."""
+def run_dataset(X, y, rows, seeds, first_seed=0):
+    """Every setting's contenders on ``seeds`` splits (seeds ``first_seed``, ...),
+    interleaved per seed."""
     out = {setting: {name: [] for name in contenders} for setting, contenders in rows}
     jobs = [(setting, name, make) for setting, contenders in rows
             for name, make in contenders.items()]
-    for seed in range(seeds):
+    for seed in range(first_seed, first_seed + seeds):
         split = train_test_split(X, y, test_size=0.2, random_state=seed)
         k = seed % len(jobs)
         for setting, name, make in jobs[k:] + jobs[:k]:
@@ -285,6 +286,8 @@ def parse_args(argv):
                    help="paired differences with confidence intervals and the noise floor "
                         "(benchmarks.quality_paired); 20 splits unless --seeds")
     p.add_argument("--seeds", type=int, help="override the number of splits")
+    p.add_argument("--first-seed", type=int, default=0,
+                   help="seed of the first split (--paired; fresh splits for a second look)")
     p.add_argument("--only", nargs="+", help="run only these data sets")
     p.add_argument("--out", type=Path, default=Path(__file__).parent / "results",
                    help="output directory (default: benchmarks/results)")

@@ -1,6 +1,7 @@
 """Paired significance of the quality table, and its noise floor.
 
-``python -m benchmarks.quality --paired [--quick | --smoke] [--seeds N] [--only ...]``
+``python -m benchmarks.quality --paired [--quick | --smoke] [--seeds N] [--first-seed S]
+[--only ...]``
 
 For every data set and comparison (``defaults``: ``TwoLayerNet()`` against
 ``MLPRegressor()``; ``lbfgs``: both with the L-BFGS solver), each split
@@ -180,14 +181,15 @@ def run(args, log=print):
     seeds = args.seeds or SEEDS[mode]
     rows = comparisons()
     start = time.perf_counter()
-    res = {"mode": mode, "machine": machine_info(), "seeds": seeds, "blas_threads": 1,
+    res = {"mode": mode, "machine": machine_info(), "seeds": seeds,
+           "first_seed": args.first_seed, "blas_threads": 1,
            "replica_offset": REPLICA_OFFSET, "n_boot": N_BOOT,
            "settings": [s for s, _ in rows], "datasets": {}}
     data, res["skipped"] = quality.load_datasets(cfg, args.only or cfg.get("only"), log)
     with threadpool_limits(1):
         for name, (X, y, kind, source) in data.items():
             t = time.perf_counter()
-            runs = quality.run_dataset(X, y, rows, seeds)
+            runs = quality.run_dataset(X, y, rows, seeds, args.first_seed)
             stats = {s: analyse(per) for s, per in runs.items()}
             res["datasets"][name] = {"n": int(X.shape[0]), "d": int(X.shape[1]),
                                      "kind": kind, "source": source, "runs": runs,
@@ -211,7 +213,8 @@ def markdown(res):
     """One table per comparison, each with its verdict line."""
     m = res["machine"]
     lines = [f"# Quality, paired: significance and noise floor ({res['mode']} run)", "",
-             f"{res['seeds']} random 80/20 splits per data set, three fits per split "
+             f"{res['seeds']} random 80/20 splits per data set (seeds "
+             f"{res['first_seed']}-{res['first_seed'] + res['seeds'] - 1}), three fits per split "
              f"(numpynn, MLPRegressor with the split's seed, MLPRegressor with seed + "
              f"{res['replica_offset']}: the replica), interleaved; BLAS 1 thread. "
              f"Intervals: percentile bootstrap 95 % of the median paired difference "

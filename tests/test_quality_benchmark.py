@@ -129,3 +129,15 @@ def test_paired_smoke_run_fits_what_it_says(tmp_path):
             np.median(r2["MLPRegressor replica"]) - np.median(r2["MLPRegressor"]))
     md = (tmp_path / "quality_paired.md").read_text()
     assert "## defaults" in md and "## lbfgs" in md and "| diabetes | " in md
+
+
+def test_first_seed_moves_the_splits():
+    """``--first-seed``: fresh splits for a second look are the seeds asked for."""
+    X, y = sine(200)
+    rows = [("short", {"TwoLayerNet": lambda s: TwoLayerNet(hidden_units=4, max_iter=2,
+                                                            tol=None, random_state=s)})]
+    (run,) = quality.run_dataset(X, y, rows, 1, first_seed=7)["short"]["TwoLayerNet"]
+    split = train_test_split(X, y, test_size=0.2, random_state=7)
+    assert run["r2"] == quality.fit_once(rows[0][1]["TwoLayerNet"], 7, split)["r2"]
+    (other,) = quality.run_dataset(X, y, rows, 1)["short"]["TwoLayerNet"]
+    assert other["r2"] != run["r2"]

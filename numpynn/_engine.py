@@ -30,9 +30,11 @@ docs/benchmarks.md):
    forward and the backward pass, so ``X`` is read from memory once per
    epoch and the hidden layer never exists for all rows at once (which
    also bounds memory on memory-mapped ``X``).
-3. **Two halves on two threads** for a batch of four chunks or more: the
-   second half of the rows is summed on a helper thread, so both cores
-   read ``X`` (a full-batch epoch on big data is bound by memory).
+3. **Two threads** for a batch of three chunks or more: a helper thread
+   takes groups of chunks from the same queue as the calling thread, so
+   both cores read ``X`` (a full-batch epoch on big data is bound by
+   memory). The groups' sums are added in order: the same bits on one
+   thread or two.
 4. **Preallocated batch buffers, one gather per batch**: the shuffled
    batch's rows are copied once into a C-ordered buffer in the training
    dtype (whatever the order or dtype of ``X``: a DataFrame's
@@ -61,6 +63,10 @@ from .activations import ACTIVATIONS, DERIVATIVES
 SMALL_FLOPS = 2e7
 #: Bytes of one row chunk of a big batch (rows of X and of every layer output).
 CHUNK_BYTES = 2 << 20
+#: Most groups of chunks a big batch is cut into (the unit the two threads share).
+GROUPS = 16
+#: Bytes the groups' gradient sums may take (at least two groups are kept).
+SLOT_BYTES = 16 << 20
 
 #: Each trick of the module docstring can be switched off here, for the
 #: ablation benchmark only (``python -m benchmarks --only ablation``); read
@@ -159,6 +165,38 @@ def chunk_rows(width, itemsize):
     return max(256, CHUNK_BYTES // (width * itemsize))
 
 
+def groups(n, rows, grads):
+    """Row bounds ``[(start, stop), ...]`` of the groups of chunks of an ``n``-row batch.
+
+    At most :data:`GROUPS` groups of whole chunks of ``rows`` rows, fewer
+    when their gradient sums (one copy of ``grads`` each) would pass
+    :data:`SLOT_BYTES`; never fewer than two.
+    """
+    chunks = -(-n // rows)
+    size = sum(g.nbytes for g in grads.values())
+    count = min(GROUPS, chunks, max(2, SLOT_BYTES // max(size, 1)))
+    edges = [rows * (chunks * j // count) for j in range(count)] + [n]
+    return list(zip(edges[:-1], edges[1:], strict=True))
+
+
+def _both(work, main, helper):
+    """``work(main)`` on this thread and ``work(helper)`` on another; re-raises the first error."""
+    errors = []
+
+    def guarded(step):
+        try:
+            work(step)
+        except BaseException as exc:                      # re-raised on this thread
+            errors.append(exc)
+
+    thread = threading.Thread(target=guarded, args=(helper,), daemon=True)
+    thread.start()
+    guarded(main)
+    thread.join()
+    if errors:
+        raise errors[0]
+
+
 @contextmanager
 def make_step(X, y, sample_weight, optimizer, *, activation, alpha, batch_size, params):
     """The training step for data ``(X, y, sample_weight)``, as a context manager.
@@ -253,6 +291,7 @@ class _FastStep:
         self.acc = None                                   # per-chunk sums of a big batch
         self.args = (X, y, sample_weight, optimizer, activation, alpha, params, m, rows)
         self.twin = None                                  # the helper thread's buffers
+        self.slots = None                                 # gradient sums of the groups
         if self.two_layers:
             h = params["W1"].shape[1]
             self.hidden = np.empty((c, h), dtype)         # Z1, then H
@@ -310,57 +349,78 @@ class _FastStep:
     def _sweep(self, params, Xb, yb, swb, scale):
         """Loss and gradient sums over row chunks of a big batch, into ``self.grads``.
 
-        With four chunks or more and two cores, the second half of the rows
-        is summed on a helper thread with its own buffers (NumPy and BLAS
-        release the GIL), so both cores read ``X``; the halves depend only
-        on the batch's size and are added in order: reproducible.
+        The chunks form :func:`groups` of consecutive rows, each summed into
+        its own slot; the slots are then added in order, so the result
+        depends only on the batch's size, never on which thread summed which
+        group. With two cores, a helper thread with its own buffers takes
+        groups from the same queue as this one (NumPy and BLAS release the
+        GIL): both cores read ``X``, and a core slowed by another process
+        simply takes fewer groups.
         """
-        starts = range(0, Xb.shape[0], self.rows)
-        if not (TRICKS["two_threads"] and len(starts) >= 4 and (os.cpu_count() or 1) > 1):
-            return self._sum_chunks(params, Xb, yb, swb, scale, self.grads)
-        if self.twin is None:
-            self.twin = _FastStep(*self.args)
-        mid = starts[len(starts) // 2]
-        part = slice(mid, None)
-        out = {}
+        bounds = groups(Xb.shape[0], self.rows, self.grads)
+        if self.slots is None or len(self.slots) != len(bounds):
+            self.slots = [self.grads] + [{key: np.empty_like(g) for key, g in self.grads.items()}
+                                         for _ in bounds[1:]]
+        losses = self._sum_groups(params, Xb, yb, swb, bounds)
+        for slot in self.slots[1:]:                       # in order: reproducible
+            for key, g in slot.items():
+                self.grads[key] += g
+        for g in self.grads.values():                     # the gradient is linear in delta
+            g *= scale
+        return scale * sum(losses)
 
-        def helper():
+    def _sum_groups(self, params, Xb, yb, swb, bounds):
+        """Each group's unscaled loss (returned) and gradient (into its slot), on 1 or 2 threads."""
+        losses = [0.0] * len(bounds)
+        queue, lock = iter(range(len(bounds))), threading.Lock()
+
+        def work(step):
             try:
-                out["loss"] = self.twin._sum_chunks(params, Xb[part], yb[part],
-                                                    None if swb is None else swb[part],
-                                                    scale, self.twin.grads)
-            except BaseException as exc:                 # re-raised on this thread
-                out["error"] = exc
+                while True:
+                    with lock:
+                        j = next(queue, None)
+                    if j is None:
+                        return
+                    part = slice(*bounds[j])
+                    losses[j] = step._sum_chunks(params, Xb[part], yb[part],
+                                                 None if swb is None else swb[part],
+                                                 self.slots[j])
+            except BaseException:
+                with lock:                                # the other thread stops too
+                    for _ in queue:
+                        pass
+                raise
 
-        thread = threading.Thread(target=helper, daemon=True)
-        thread.start()
-        loss = self._sum_chunks(params, Xb[:mid], yb[:mid],
-                                None if swb is None else swb[:mid], scale, self.grads)
-        thread.join()
-        if "error" in out:
-            raise out["error"]
-        for key, g in self.twin.grads.items():
-            self.grads[key] += g
-        return loss + out["loss"]
+        if TRICKS["two_threads"] and len(bounds) > 1 and (os.cpu_count() or 1) > 1:
+            if self.twin is None:
+                self.twin = _FastStep(*self.args)
+            _both(work, self, self.twin)
+        else:
+            work(self)
+        return losses
 
-    def _sum_chunks(self, params, Xb, yb, swb, scale, total):
-        """Sum of the chunks' losses (returned) and gradients (into ``total``)."""
+    def _sum_chunks(self, params, Xb, yb, swb, total):
+        """Sum of the chunks' unscaled losses (returned) and gradients (into ``total``)."""
         if self.acc is None:
             self.acc = {key: np.empty_like(g) for key, g in self.grads.items()}
         loss = 0.0
         for start in range(0, Xb.shape[0], self.rows):
             part = slice(start, start + self.rows)
             swc = None if swb is None else swb[part]
-            loss += self._chunk(params, Xb[part], yb[part], swc, scale, self.acc)
+            if start == 0:
+                loss += self._chunk(params, Xb[part], yb[part], swc, None, total)
+                continue
+            loss += self._chunk(params, Xb[part], yb[part], swc, None, self.acc)
             for key, g in self.acc.items():
-                if start == 0:
-                    np.copyto(total[key], g)
-                else:
-                    total[key] += g
+                total[key] += g
         return loss
 
     def _chunk(self, params, Xc, yc, swc, scale, grads):
-        """Data loss of rows ``Xc`` and its gradient (written into ``grads``)."""
+        """Data loss of rows ``Xc`` and its gradient (written into ``grads``).
+
+        ``scale`` turns the residual into delta (dL/dY); ``None``
+        leaves both sums unscaled (a sweep scales its totals once).
+        """
         n_c = Xc.shape[0]
         W1, b1 = params["W1"], params["b1"]
         if self.two_layers:
@@ -374,19 +434,21 @@ class _FastStep:
             Y += b1
         R = np.subtract(Y, yc, out=Y)                     # (n, k): residual
         if swc is None:
-            loss = 0.5 * scale * float(np.vdot(R, R))
-            R *= scale                                    # (n, k): delta
+            loss = 0.5 * float(np.vdot(R, R))
+            if scale is not None:
+                loss *= scale
+                R *= scale                                # (n, k): delta
         else:
-            c = swc * scale                               # (n,)
+            c = swc if scale is None else swc * scale     # (n,)
             loss = 0.5 * float(np.dot(c, np.einsum("ij,ij->i", R, R)))
             R *= c[:, None].astype(R.dtype, copy=False)
         if not self.two_layers:
             self._matmul(Xc.T, R, grads["W1"])            # (d, k)
-            np.sum(R, axis=0, out=grads["b1"])            # (k,)
+            R.sum(axis=0, out=grads["b1"])                # (k,)
             return loss
         W2 = params["W2"]
         np.matmul(H.T, R, out=grads["W2"])                # (h, k)
-        np.sum(R, axis=0, out=grads["b2"])                # (k,)
+        R.sum(axis=0, out=grads["b2"])                    # (k,)
         S = self.deriv(H, out=self.back[:n_c])            # (n, h): sigma'(Z1) via H
         if self.xdelta is not None:                       # one output: Delta_1 never formed
             w2 = W2[:, 0]                                 # (h,)
@@ -398,7 +460,7 @@ class _FastStep:
         else:
             S *= R @ W2.T                                 # (n, h): Delta_1
             self._matmul(Xc.T, S, grads["W1"])            # (d, h)
-            np.sum(S, axis=0, out=grads["b1"])            # (h,)
+            S.sum(axis=0, out=grads["b1"])                # (h,)
         return loss
 
     def _matmul(self, A, B, out):

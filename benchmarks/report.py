@@ -43,7 +43,9 @@ SECTIONS = [
         ("numpynn_epoch_s", "numpynn s/epoch"), ("handwritten_epoch_s", "hand-written s/epoch"),
         ("ratio", "ratio")]),
     ("layouts", "TwoLayerNet epoch per input layout", [
-        ("layout", "layout"), ("epoch_s", "s/epoch"), ("ratio_vs_C", "ratio vs C ndarray")]),
+        ("layout", "layout"), ("epoch_s", "s/epoch"), ("ratio_vs_C", "epoch vs C ndarray"),
+        ("setup_s", "one-time setup s"), ("fit_s", "fit s"),
+        ("fit_ratio_vs_C", "fit time vs C ndarray")]),
     ("sparse_auto", "learning_rate='auto' on wide sparse X", [
         ("n", "n"), ("d", "d"), ("nnz", "nnz"), ("auto_s", "auto s"), ("fixed_s", "fixed s"),
         ("ratio", "ratio")]),

@@ -5,11 +5,13 @@
 * ``layouts``: an epoch on a C-ordered ndarray against a pandas DataFrame,
   Fortran order, a column slice, int64 and float32 arrays;
 * ``sparse_auto``: ``learning_rate="auto"`` on wide sparse X against a fixed rate;
+* ``gd_floor``: a full-batch linear gd epoch against its parts in plain NumPy;
 * ``ablation``: each trick of ``numpynn._engine`` switched off in turn.
 """
 
 from __future__ import annotations
 
+import threading
 import time
 import warnings
 from functools import partial
@@ -177,8 +179,80 @@ def case_sparse_auto(cfg):
             "settings": {"epochs": 50, "density": 0.01}}
 
 
+def _raw_epoch(X, y, w, rows, parts):
+    """Plain NumPy, per chunk: ``r = X_c @ w - y_c``, the loss, ``X_c.T @ r``; on 1 or 2 threads."""
+    def half(lo, hi, out):
+        r, g, gt, loss = np.empty(rows, X.dtype), np.zeros_like(w), np.empty_like(w), 0.0
+        for s in range(lo, hi, rows):
+            Xc = X[s:min(s + rows, hi)]
+            rc = np.dot(Xc, w, out=r[:Xc.shape[0]])
+            rc -= y[s:s + rc.shape[0]]
+            loss += float(np.dot(rc, rc))
+            g += np.dot(rc, Xc, out=gt)
+        out.append((loss, g))
+
+    n, out = X.shape[0], []
+    mid = n if parts == 1 else (n // rows // 2) * rows
+    thread = None
+    if parts > 1:
+        thread = threading.Thread(target=half, args=(mid, n, out))
+        thread.start()
+    half(0, mid, out)
+    if thread is not None:
+        thread.join()
+    return out
+
+
+def case_gd_floor(cfg):
+    """Why a full-batch linear gd epoch costs what it does: its parts in plain NumPy.
+
+    On the bandwidth case's data, interleaved: one read of X (``np.sum``),
+    the forward products alone and the ``X.T @ r`` products alone (per
+    chunk of ``numpynn._engine.chunk_rows`` rows, BLAS on one thread), the
+    plain-NumPy epoch (both per chunk, on one thread and on two), and the
+    real epoch of ``LinearRegressor(solver="gd").fit`` (between epochs).
+    """
+    n, d = cfg["bw_n"], cfg["bw_d"]
+    rng = np.random.default_rng(2)
+    X, y = rng.normal(size=(n, d)), rng.normal(size=n)
+    w = rng.normal(size=d) / d
+    rows = _engine.chunk_rows(d + 1, X.dtype.itemsize)
+    chunks = [X[s:s + rows] for s in range(0, n, rows)]
+    r, g = np.ones(rows), np.empty(d)
+    clocks = []
+
+    def fit():
+        clock = EpochClock()
+        LinearRegressor(solver="gd", learning_rate=0.5, max_iter=cfg["bw_epochs"], tol=None,
+                        callbacks=[clock]).fit(X, y)
+        clocks.append(clock.split()[0])
+
+    def blas1(fn):
+        def run():
+            with _engine.BLAS.one_thread():
+                return fn()
+        return run
+
+    runners = {
+        "one read of X (np.sum)": X.sum,
+        "forward X_c @ w only": blas1(lambda: [np.dot(c, w, out=r[:len(c)]) for c in chunks]),
+        "X_c.T @ r only": blas1(lambda: [np.dot(r[:len(c)], c, out=g) for c in chunks]),
+        "plain NumPy epoch, 1 thread": blas1(partial(_raw_epoch, X, y, w, rows, 1)),
+        "plain NumPy epoch, 2 threads": blas1(partial(_raw_epoch, X, y, w, rows, 2)),
+    }
+    times, _ = interleaved({**runners, "LinearRegressor epoch": fit}, cfg["bw_repeats"],
+                           settle=cfg["settle"])
+    times["LinearRegressor epoch"] = float(np.median(clocks[1:]))     # clocks[0]: warm-up
+    base = times["one read of X (np.sum)"]
+    rows_out = [{"what": k, "s": t, "ratio_vs_read": t / base} for k, t in times.items()]
+    return {"rows": rows_out, "settings": {
+        "n": n, "d": d, "chunk_rows": rows, "X_MB": X.nbytes / 1e6,
+        "epoch": "LinearRegressor: median time between epoch callbacks after the first",
+        "repeats": cfg["bw_repeats"]}}
+
+
 ABLATION = {   # trick -> (what it is measured on)
-    "one_thread_blas": "net h=100, batch 200",
+    "one_thread_blas": "net h=512, batch 200",
     "gather": "net h=100, batch 200, from a DataFrame",
     "one_output_backprop": "net h=512, batch 200",
     "row_chunks": "full-batch linear gd, n=1e6",
@@ -194,7 +268,7 @@ def case_ablation(cfg):
     Xdf = pd.DataFrame(X)
     Xb, yb = make_data(cfg["bw_n"], cfg["bw_d"], np.float64)
     workloads = {
-        "one_thread_blas": partial(_net(100, 2).fit, X, y),
+        "one_thread_blas": partial(_net(512, 2).fit, X, y),
         "gather": partial(_net(100, 2).fit, Xdf, y),
         "one_output_backprop": partial(_net(512, 2).fit, X, y),
         "row_chunks": partial(LinearRegressor(learning_rate=0.1, max_iter=5, tol=None).fit,

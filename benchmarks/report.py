@@ -49,6 +49,8 @@ SECTIONS = [
     ("sparse_auto", "learning_rate='auto' on wide sparse X", [
         ("n", "n"), ("d", "d"), ("nnz", "nnz"), ("auto_s", "auto s"), ("fixed_s", "fixed s"),
         ("ratio", "ratio")]),
+    ("gd_floor", "Full-batch gd epoch against its parts in plain NumPy", [
+        ("what", "what"), ("s", "s"), ("ratio_vs_read", "/ one read of X")]),
     ("ablation", "Ablation: each trick of numpynn._engine switched off", [
         ("trick", "trick"), ("workload", "workload"), ("on_s", "all on s"),
         ("off_s", "trick off s"), ("gain", "off / on")]),

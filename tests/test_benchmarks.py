@@ -19,7 +19,8 @@ def test_smoke_run_writes_results(tmp_path, capsys):
     assert {"cpu", "logical_cpus", "blas", "versions"} <= res["machine"].keys()
     assert res["machine"]["versions"]["numpy"]
     assert set(res["cases"]) == {"python_loops", "gd_sgd", "bandwidth", "lstsq", "network",
-                                 "handwritten", "layouts", "sparse_auto", "ablation"}
+                                 "handwritten", "layouts", "sparse_auto", "gd_floor",
+                                 "ablation"}
     assert {r["layout"] for r in res["cases"]["layouts"]["rows"]} == {
         "C ndarray", "DataFrame", "Fortran", "column slice", "int64", "float32"}
     assert {"epoch_s", "ratio_vs_C", "setup_s", "fit_s", "fit_ratio_vs_C"} <= \

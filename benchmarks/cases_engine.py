@@ -256,7 +256,6 @@ ABLATION = {   # trick -> (what it is measured on)
     "gather": "net h=100, batch 200, from a DataFrame",
     "one_output_backprop": "net h=512, batch 200",
     "row_chunks": "full-batch linear gd, n=1e6",
-    "two_threads": "full-batch linear gd, n=1e6",
 }
 
 
@@ -274,7 +273,6 @@ def case_ablation(cfg):
         "row_chunks": partial(LinearRegressor(learning_rate=0.1, max_iter=5, tol=None).fit,
                               Xb, yb),
     }
-    workloads["two_threads"] = workloads["row_chunks"]
     rows = []
     for trick, work in workloads.items():
         def off(work=work, trick=trick):

@@ -30,17 +30,12 @@ docs/benchmarks.md):
    forward and the backward pass, so ``X`` is read from memory once per
    epoch and the hidden layer never exists for all rows at once (which
    also bounds memory on memory-mapped ``X``).
-3. **Two threads** for a batch of three chunks or more: a helper thread
-   takes groups of chunks from the same queue as the calling thread, so
-   both cores read ``X`` (a full-batch epoch on big data is bound by
-   memory). The groups' sums are added in order: the same bits on one
-   thread or two.
-4. **Preallocated batch buffers, one gather per batch**: the shuffled
+3. **Preallocated batch buffers, one gather per batch**: the shuffled
    batch's rows are copied once into a C-ordered buffer in the training
    dtype (whatever the order or dtype of ``X``: a DataFrame's
    Fortran-ordered array, column slices, a float16 memory map), and every
    layer output is written into a buffer made once per fit.
-5. **One-output backprop without** :math:`\Delta_1`: with one output,
+4. **One-output backprop without** :math:`\Delta_1`: with one output,
    :math:`\Delta_1 = \operatorname{diag}(\delta)\,\sigma'(Z)\,\operatorname{diag}(w_2)`,
    so :math:`\nabla_{W_1} = ((\operatorname{diag}(\delta) X)^\top \sigma'(Z))
    \operatorname{diag}(w_2)`: the same GEMM with two passes over the
@@ -49,7 +44,6 @@ docs/benchmarks.md):
 
 from __future__ import annotations
 
-import os
 import threading
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -63,15 +57,11 @@ from .activations import ACTIVATIONS, DERIVATIVES
 SMALL_FLOPS = 2e7
 #: Bytes of one row chunk of a big batch (rows of X and of every layer output).
 CHUNK_BYTES = 2 << 20
-#: Most groups of chunks a big batch is cut into (the unit the two threads share).
-GROUPS = 16
-#: Bytes the groups' gradient sums may take (at least two groups are kept).
-SLOT_BYTES = 16 << 20
 
 #: Each trick of the module docstring can be switched off here, for the
 #: ablation benchmark only (``python -m benchmarks --only ablation``); read
 #: when a step is made. Never changed by the library.
-TRICKS = {"one_thread_blas": True, "row_chunks": True, "two_threads": True, "gather": True,
+TRICKS = {"one_thread_blas": True, "row_chunks": True, "gather": True,
           "one_output_backprop": True}
 
 _REFERENCE = ContextVar("numpynn_reference_kernels", default=False)
@@ -163,38 +153,6 @@ BLAS = _BlasLimiter()
 def chunk_rows(width, itemsize):
     """Rows per chunk of a big batch: about :data:`CHUNK_BYTES` of inputs and layer outputs."""
     return max(256, CHUNK_BYTES // (width * itemsize))
-
-
-def groups(n, rows, grads):
-    """Row bounds ``[(start, stop), ...]`` of the groups of chunks of an ``n``-row batch.
-
-    At most :data:`GROUPS` groups of whole chunks of ``rows`` rows, fewer
-    when their gradient sums (one copy of ``grads`` each) would pass
-    :data:`SLOT_BYTES`; never fewer than two.
-    """
-    chunks = -(-n // rows)
-    size = sum(g.nbytes for g in grads.values())
-    count = min(GROUPS, chunks, max(2, SLOT_BYTES // max(size, 1)))
-    edges = [rows * (chunks * j // count) for j in range(count)] + [n]
-    return list(zip(edges[:-1], edges[1:], strict=True))
-
-
-def _both(work, main, helper):
-    """``work(main)`` on this thread and ``work(helper)`` on another; re-raises the first error."""
-    errors = []
-
-    def guarded(step):
-        try:
-            work(step)
-        except BaseException as exc:                      # re-raised on this thread
-            errors.append(exc)
-
-    thread = threading.Thread(target=guarded, args=(helper,), daemon=True)
-    thread.start()
-    guarded(main)
-    thread.join()
-    if errors:
-        raise errors[0]
 
 
 @contextmanager
@@ -289,9 +247,6 @@ class _FastStep:
         self.out = np.empty((c, k), dtype)                # predictions, then delta
         self.grads = {key: np.empty_like(v) for key, v in params.items()}
         self.acc = None                                   # per-chunk sums of a big batch
-        self.args = (X, y, sample_weight, optimizer, activation, alpha, params, m, rows)
-        self.twin = None                                  # the helper thread's buffers
-        self.slots = None                                 # gradient sums of the groups
         if self.two_layers:
             h = params["W1"].shape[1]
             self.hidden = np.empty((c, h), dtype)         # Z1, then H
@@ -349,55 +304,13 @@ class _FastStep:
     def _sweep(self, params, Xb, yb, swb, scale):
         """Loss and gradient sums over row chunks of a big batch, into ``self.grads``.
 
-        The chunks form :func:`groups` of consecutive rows, each summed into
-        its own slot; the slots are then added in order, so the result
-        depends only on the batch's size, never on which thread summed which
-        group. With two cores, a helper thread with its own buffers takes
-        groups from the same queue as this one (NumPy and BLAS release the
-        GIL): both cores read ``X``, and a core slowed by another process
-        simply takes fewer groups.
+        The chunks' sums are unscaled and scaled once at the end (the
+        gradient is linear in delta), not chunk by chunk.
         """
-        bounds = groups(Xb.shape[0], self.rows, self.grads)
-        if self.slots is None or len(self.slots) != len(bounds):
-            self.slots = [self.grads] + [{key: np.empty_like(g) for key, g in self.grads.items()}
-                                         for _ in bounds[1:]]
-        losses = self._sum_groups(params, Xb, yb, swb, bounds)
-        for slot in self.slots[1:]:                       # in order: reproducible
-            for key, g in slot.items():
-                self.grads[key] += g
-        for g in self.grads.values():                     # the gradient is linear in delta
+        loss = self._sum_chunks(params, Xb, yb, swb, self.grads)
+        for g in self.grads.values():
             g *= scale
-        return scale * sum(losses)
-
-    def _sum_groups(self, params, Xb, yb, swb, bounds):
-        """Each group's unscaled loss (returned) and gradient (into its slot), on 1 or 2 threads."""
-        losses = [0.0] * len(bounds)
-        queue, lock = iter(range(len(bounds))), threading.Lock()
-
-        def work(step):
-            try:
-                while True:
-                    with lock:
-                        j = next(queue, None)
-                    if j is None:
-                        return
-                    part = slice(*bounds[j])
-                    losses[j] = step._sum_chunks(params, Xb[part], yb[part],
-                                                 None if swb is None else swb[part],
-                                                 self.slots[j])
-            except BaseException:
-                with lock:                                # the other thread stops too
-                    for _ in queue:
-                        pass
-                raise
-
-        if TRICKS["two_threads"] and len(bounds) > 1 and (os.cpu_count() or 1) > 1:
-            if self.twin is None:
-                self.twin = _FastStep(*self.args)
-            _both(work, self, self.twin)
-        else:
-            work(self)
-        return losses
+        return scale * loss
 
     def _sum_chunks(self, params, Xb, yb, swb, total):
         """Sum of the chunks' unscaled losses (returned) and gradients (into ``total``)."""

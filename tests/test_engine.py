@@ -53,7 +53,7 @@ def _fast_epoch(X, y, sw, params, optimizer, state, activation, alpha, bounds, b
 @pytest.mark.parametrize("chunked", [False, True])
 def test_one_epoch_equals_the_reference(activation, k, dtype, layout, chunked, monkeypatch):
     rng = np.random.default_rng(3)
-    n, d, h = 1300, 5, 7                            # chunked: 6 chunks of 256 rows, 2 threads
+    n, d, h = 1300, 5, 7                            # chunked: 6 chunks of 256 rows
     X = rng.normal(size=(n, d)).astype(dtype)
     if layout == "sparse":
         X[rng.random(X.shape) < 0.6] = 0
@@ -212,10 +212,10 @@ def test_six_python_frames_from_fit_to_the_first_product():
 @pytest.mark.parametrize("weighted", [False, True])
 @pytest.mark.parametrize("k", [1, 2])
 def test_one_layer_full_batch_sweep_equals_the_reference(weighted, k, monkeypatch):
-    """A full batch of a linear model swept in 256-row chunks (groups, two threads)."""
+    """A full batch of a linear model swept in 256-row chunks, its sums scaled once."""
     monkeypatch.setattr(_engine, "CHUNK_BYTES", 1)
     rng = np.random.default_rng(9)
-    n = 2000                                        # 8 chunks of 256 rows: 8 groups
+    n = 2000                                        # 8 chunks of 256 rows
     X, y = rng.normal(size=(n, 4)), rng.normal(size=(n, k))
     sw = rng.uniform(0.5, 2, n) if weighted else None
     params = {"W1": rng.normal(size=(4, k)), "b1": rng.normal(size=k)}
@@ -227,47 +227,6 @@ def test_one_layer_full_batch_sweep_equals_the_reference(weighted, k, monkeypatc
     assert_allclose(fast, ref, rtol=1e-12)
     for key in params:
         assert_allclose(fast_p[key], ref_p[key], rtol=1e-12, atol=1e-14)
-
-
-@pytest.mark.parametrize("hidden", [None, 6])
-def test_a_swept_batch_is_the_same_on_one_thread_or_two(hidden, monkeypatch):
-    """The groups' sums are added in order: bit for bit the same with the helper or without."""
-    monkeypatch.setattr(_engine, "CHUNK_BYTES", 1)
-    rng = np.random.default_rng(10)
-    n, d = 5000, 3                                  # 20 chunks of 256 rows: 16 groups
-    X, y = rng.normal(size=(n, d)), rng.normal(size=(n, 1))
-    sizes = (d, 1) if hidden is None else (d, hidden, 1)
-    start = kernels.init_params(sizes, "tanh", rng)
-    opt = OPTIMIZERS["sgd"](0.05)
-    runs = []
-    for threads in (True, False):
-        monkeypatch.setitem(_engine.TRICKS, "two_threads", threads)
-        params = copy_state(start)
-        runs.append((_fast_epoch(X, y, None, params, opt, None, "tanh", 0.1,
-                                 [slice(0, n)] * 4, n), params))
-    (loss_a, p_a), (loss_b, p_b) = runs
-    assert loss_a == loss_b
-    for key in start:
-        assert_array_equal(p_a[key], p_b[key])
-
-
-@pytest.mark.parametrize("n, rows", [(1000, 256), (5000, 256), (10**6, 12483), (257, 256)])
-def test_groups_cover_the_batch_in_whole_chunks(n, rows):
-    grads = {"W1": np.zeros((20, 1)), "b1": np.zeros(1)}
-    bounds = _engine.groups(n, rows, grads)
-    chunks = -(-n // rows)
-    assert len(bounds) == min(_engine.GROUPS, chunks)
-    assert bounds[0][0] == 0 and bounds[-1][1] == n
-    for (_, stop), (start, _) in zip(bounds[:-1], bounds[1:], strict=True):
-        assert stop == start and start % rows == 0
-    assert all(stop > start for start, stop in bounds)
-
-
-def test_groups_of_a_big_model_stay_within_the_slot_budget():
-    grads = {"W1": np.zeros((_engine.SLOT_BYTES // 8 // 3, 1))}     # a third of the budget
-    assert len(_engine.groups(10**6, 100, grads)) == 3
-    huge = {"W1": np.zeros((_engine.SLOT_BYTES // 8 * 2, 1))}
-    assert len(_engine.groups(10**6, 100, huge)) == 2                # never fewer than two
 
 
 @pytest.mark.parametrize("layout", ["DataFrame float64", "DataFrame int64", "DataFrame mixed",

@@ -61,6 +61,7 @@ CASES = {
     "handwritten": cases_engine.case_handwritten,
     "layouts": cases_engine.case_layouts,
     "sparse_auto": cases_engine.case_sparse_auto,
+    "gd_floor": cases_engine.case_gd_floor,
     "ablation": cases_engine.case_ablation,
 }
 

@@ -5,11 +5,14 @@
 * ``layouts``: an epoch on a C-ordered ndarray against a pandas DataFrame,
   Fortran order, a column slice, int64 and float32 arrays;
 * ``sparse_auto``: ``learning_rate="auto"`` on wide sparse X against a fixed rate;
+* ``gd_floor``: a full-batch linear gd epoch against its parts in plain NumPy;
 * ``ablation``: each trick of ``numpynn._engine`` switched off in turn.
 """
 
 from __future__ import annotations
 
+import threading
+import time
 import warnings
 from functools import partial
 
@@ -66,9 +69,29 @@ def handwritten_fit(X, y, h, epochs, seed=0):
     return losses
 
 
-def _net(h, epochs):
+def _net(h, epochs, callbacks=None):
     return TwoLayerNet(hidden_units=h, learning_rate=LR, batch_size=BATCH, alpha=ALPHA,
-                       max_iter=epochs, tol=None, random_state=0)
+                       max_iter=epochs, tol=None, random_state=0, callbacks=callbacks)
+
+
+class EpochClock:
+    """A numpynn callback: ``stamps`` are the start of the fit and the end of each epoch."""
+
+    def __init__(self):
+        self.stamps = [time.perf_counter()]
+
+    def __call__(self, est, logs):
+        self.stamps.append(time.perf_counter())
+
+    def split(self):
+        """``(epoch_s, setup_s)``: the median epoch after the first, and what precedes it.
+
+        The first interval holds the fit's one-time work (input checks and
+        conversion, buffers) plus one epoch.
+        """
+        gaps = np.diff(self.stamps)
+        epoch = float(np.median(gaps[1:] if gaps.size > 1 else gaps))
+        return epoch, float(gaps[0]) - epoch
 
 
 def case_handwritten(cfg):
@@ -102,18 +125,39 @@ def _layouts(X):
 
 
 def case_layouts(cfg):
-    """Epoch time of TwoLayerNet per input layout, over the C-ordered ndarray's."""
+    """Per input layout: TwoLayerNet's epoch, one-time setup and fit time, over the C ndarray's.
+
+    The epoch is the fit's own, between epoch callbacks after the first
+    (what the target compares); the setup is the first interval minus one
+    epoch (input checks, the one copy of a non-C layout to C order).
+    """
     n, d, h, epochs = cfg["layout_n"], cfg["layout_d"], 100, cfg["layout_epochs"]
     X, y = make_data(n, d, np.float64)
     data = _layouts(X)
-    runners = {name: partial(_net(h, epochs).fit, Xl, y) for name, Xl in data.items()}
+    splits = {name: [] for name in data}
+
+    def fit(Xl, out):
+        clock = EpochClock()
+        _net(h, epochs, [clock]).fit(Xl, y)
+        out.append(clock.split())
+
+    runners = {name: partial(fit, Xl, splits[name]) for name, Xl in data.items()}
     times, _ = interleaved(runners, cfg["net_repeats"], settle=cfg["settle"])
-    base = times["C ndarray"]
-    rows = [{"layout": name, "epoch_s": t / epochs, "ratio_vs_C": t / base}
-            for name, t in times.items()]
-    return {"rows": rows, "settings": {"n": n, "d": d, "h": h, "epochs": epochs,
-                                       "time": "whole fit / epochs (a non-C layout is "
-                                               "copied to C order once per fit)"}}
+    stats = {name: np.median(np.array(v[1:] if len(v) > 1 else v), axis=0)   # v[0]: warm-up
+             for name, v in splits.items()}
+    base_epoch, base_fit = stats["C ndarray"][0], times["C ndarray"]
+    rows = [{"layout": name, "epoch_s": stats[name][0],
+             "ratio_vs_C": stats[name][0] / base_epoch, "setup_s": stats[name][1],
+             "fit_s": times[name], "fit_ratio_vs_C": times[name] / base_fit}
+            for name in data]
+    return {"rows": rows, "settings": {
+        "n": n, "d": d, "h": h, "epochs": epochs,
+        "epoch": "median time between epoch callbacks after the first (the target's "
+                 "per-epoch cost)",
+        "setup": "first callback interval minus one epoch: input checks and the one copy "
+                 "of a non-C layout to C order, paid once per fit",
+        "fit": f"whole fit of {epochs} epochs, interleaved median",
+        "repeats": cfg["net_repeats"]}}
 
 
 def case_sparse_auto(cfg):
@@ -143,12 +187,83 @@ def _quiet_fit(est, X, y):
         return est.fit(X, y)
 
 
+def _raw_epoch(X, y, w, rows, parts):
+    """Plain NumPy, per chunk: ``r = X_c @ w - y_c``, the loss, ``X_c.T @ r``; on 1 or 2 threads."""
+    def half(lo, hi, out):
+        r, g, gt, loss = np.empty(rows, X.dtype), np.zeros_like(w), np.empty_like(w), 0.0
+        for s in range(lo, hi, rows):
+            Xc = X[s:min(s + rows, hi)]
+            rc = np.dot(Xc, w, out=r[:Xc.shape[0]])
+            rc -= y[s:s + rc.shape[0]]
+            loss += float(np.dot(rc, rc))
+            g += np.dot(rc, Xc, out=gt)
+        out.append((loss, g))
+
+    n, out = X.shape[0], []
+    mid = n if parts == 1 else (n // rows // 2) * rows
+    thread = None
+    if parts > 1:
+        thread = threading.Thread(target=half, args=(mid, n, out))
+        thread.start()
+    half(0, mid, out)
+    if thread is not None:
+        thread.join()
+    return out
+
+
+def case_gd_floor(cfg):
+    """Why a full-batch linear gd epoch costs what it does: its parts in plain NumPy.
+
+    On the bandwidth case's data, interleaved: one read of X (``np.sum``),
+    the forward products alone and the ``X.T @ r`` products alone (per
+    chunk of ``numpynn._engine.chunk_rows`` rows, BLAS on one thread), the
+    plain-NumPy epoch (both per chunk, on one thread and on two), and the
+    real epoch of ``LinearRegressor(solver="gd").fit`` (between epochs).
+    """
+    n, d = cfg["bw_n"], cfg["bw_d"]
+    rng = np.random.default_rng(2)
+    X, y = rng.normal(size=(n, d)), rng.normal(size=n)
+    w = rng.normal(size=d) / d
+    rows = _engine.chunk_rows(d + 1, X.dtype.itemsize)
+    chunks = [X[s:s + rows] for s in range(0, n, rows)]
+    r, g = np.ones(rows), np.empty(d)
+    clocks = []
+
+    def fit():
+        clock = EpochClock()
+        _quiet_fit(LinearRegressor(solver="gd", learning_rate=0.5, max_iter=cfg["bw_epochs"],
+                                   tol=None, callbacks=[clock]), X, y)
+        clocks.append(clock.split()[0])
+
+    def blas1(fn):
+        def run():
+            with _engine.BLAS.one_thread():
+                return fn()
+        return run
+
+    runners = {
+        "one read of X (np.sum)": X.sum,
+        "forward X_c @ w only": blas1(lambda: [np.dot(c, w, out=r[:len(c)]) for c in chunks]),
+        "X_c.T @ r only": blas1(lambda: [np.dot(r[:len(c)], c, out=g) for c in chunks]),
+        "plain NumPy epoch, 1 thread": blas1(partial(_raw_epoch, X, y, w, rows, 1)),
+        "plain NumPy epoch, 2 threads": blas1(partial(_raw_epoch, X, y, w, rows, 2)),
+    }
+    times, _ = interleaved({**runners, "LinearRegressor epoch": fit}, cfg["bw_repeats"],
+                           settle=cfg["settle"])
+    times["LinearRegressor epoch"] = float(np.median(clocks[1:]))     # clocks[0]: warm-up
+    base = times["one read of X (np.sum)"]
+    rows_out = [{"what": k, "s": t, "ratio_vs_read": t / base} for k, t in times.items()]
+    return {"rows": rows_out, "settings": {
+        "n": n, "d": d, "chunk_rows": rows, "X_MB": X.nbytes / 1e6,
+        "epoch": "LinearRegressor: median time between epoch callbacks after the first",
+        "repeats": cfg["bw_repeats"]}}
+
+
 ABLATION = {   # trick -> (what it is measured on)
-    "one_thread_blas": "net h=100, batch 200",
+    "one_thread_blas": "net h=512, batch 200",
     "gather": "net h=100, batch 200, from a DataFrame",
     "one_output_backprop": "net h=512, batch 200",
     "row_chunks": "full-batch linear gd, n=1e6",
-    "two_threads": "full-batch linear gd, n=1e6",
 }
 
 
@@ -160,13 +275,12 @@ def case_ablation(cfg):
     Xdf = pd.DataFrame(X)
     Xb, yb = make_data(cfg["bw_n"], cfg["bw_d"], np.float64)
     workloads = {
-        "one_thread_blas": partial(_net(100, 2).fit, X, y),
+        "one_thread_blas": partial(_net(512, 2).fit, X, y),
         "gather": partial(_net(100, 2).fit, Xdf, y),
         "one_output_backprop": partial(_net(512, 2).fit, X, y),
         "row_chunks": partial(_quiet_fit, LinearRegressor(learning_rate=0.1, max_iter=5,
                                                           tol=None), Xb, yb),
     }
-    workloads["two_threads"] = workloads["row_chunks"]
     rows = []
     for trick, work in workloads.items():
         def off(work=work, trick=trick):

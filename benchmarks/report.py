@@ -45,10 +45,14 @@ SECTIONS = [
         ("numpynn_epoch_s", "numpynn s/epoch"), ("handwritten_epoch_s", "hand-written s/epoch"),
         ("ratio", "ratio")]),
     ("layouts", "TwoLayerNet epoch per input layout", [
-        ("layout", "layout"), ("epoch_s", "s/epoch"), ("ratio_vs_C", "ratio vs C ndarray")]),
+        ("layout", "layout"), ("epoch_s", "s/epoch"), ("ratio_vs_C", "epoch vs C ndarray"),
+        ("setup_s", "one-time setup s"), ("fit_s", "fit s"),
+        ("fit_ratio_vs_C", "fit time vs C ndarray")]),
     ("sparse_auto", "learning_rate='auto' on wide sparse X", [
         ("n", "n"), ("d", "d"), ("nnz", "nnz"), ("auto_s", "auto s"), ("fixed_s", "fixed s"),
         ("ratio", "ratio")]),
+    ("gd_floor", "Full-batch gd epoch against its parts in plain NumPy", [
+        ("what", "what"), ("s", "s"), ("ratio_vs_read", "/ one read of X")]),
     ("ablation", "Ablation: each trick of numpynn._engine switched off", [
         ("trick", "trick"), ("workload", "workload"), ("on_s", "all on s"),
         ("off_s", "trick off s"), ("gain", "off / on")]),

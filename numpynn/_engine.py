@@ -30,15 +30,12 @@ docs/benchmarks.md):
    forward and the backward pass, so ``X`` is read from memory once per
    epoch and the hidden layer never exists for all rows at once (which
    also bounds memory on memory-mapped ``X``).
-3. **Two halves on two threads** for a batch of four chunks or more: the
-   second half of the rows is summed on a helper thread, so both cores
-   read ``X`` (a full-batch epoch on big data is bound by memory).
-4. **Preallocated batch buffers, one gather per batch**: the shuffled
+3. **Preallocated batch buffers, one gather per batch**: the shuffled
    batch's rows are copied once into a C-ordered buffer in the training
    dtype (whatever the order or dtype of ``X``: a DataFrame's
    Fortran-ordered array, column slices, a float16 memory map), and every
    layer output is written into a buffer made once per fit.
-5. **One-output backprop without** :math:`\Delta_1`: with one output,
+4. **One-output backprop without** :math:`\Delta_1`: with one output,
    :math:`\Delta_1 = \operatorname{diag}(\delta)\,\sigma'(Z)\,\operatorname{diag}(w_2)`,
    so :math:`\nabla_{W_1} = ((\operatorname{diag}(\delta) X)^\top \sigma'(Z))
    \operatorname{diag}(w_2)`: the same GEMM with two passes over the
@@ -47,7 +44,6 @@ docs/benchmarks.md):
 
 from __future__ import annotations
 
-import os
 import threading
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -65,7 +61,7 @@ CHUNK_BYTES = 2 << 20
 #: Each trick of the module docstring can be switched off here, for the
 #: ablation benchmark only (``python -m benchmarks --only ablation``); read
 #: when a step is made. Never changed by the library.
-TRICKS = {"one_thread_blas": True, "row_chunks": True, "two_threads": True, "gather": True,
+TRICKS = {"one_thread_blas": True, "row_chunks": True, "gather": True,
           "one_output_backprop": True}
 
 _REFERENCE = ContextVar("numpynn_reference_kernels", default=False)
@@ -251,8 +247,6 @@ class _FastStep:
         self.out = np.empty((c, k), dtype)                # predictions, then delta
         self.grads = {key: np.empty_like(v) for key, v in params.items()}
         self.acc = None                                   # per-chunk sums of a big batch
-        self.args = (X, y, sample_weight, optimizer, activation, alpha, params, m, rows)
-        self.twin = None                                  # the helper thread's buffers
         if self.two_layers:
             h = params["W1"].shape[1]
             self.hidden = np.empty((c, h), dtype)         # Z1, then H
@@ -310,57 +304,36 @@ class _FastStep:
     def _sweep(self, params, Xb, yb, swb, scale):
         """Loss and gradient sums over row chunks of a big batch, into ``self.grads``.
 
-        With four chunks or more and two cores, the second half of the rows
-        is summed on a helper thread with its own buffers (NumPy and BLAS
-        release the GIL), so both cores read ``X``; the halves depend only
-        on the batch's size and are added in order: reproducible.
+        The chunks' sums are unscaled and scaled once at the end (the
+        gradient is linear in delta), not chunk by chunk.
         """
-        starts = range(0, Xb.shape[0], self.rows)
-        if not (TRICKS["two_threads"] and len(starts) >= 4 and (os.cpu_count() or 1) > 1):
-            return self._sum_chunks(params, Xb, yb, swb, scale, self.grads)
-        if self.twin is None:
-            self.twin = _FastStep(*self.args)
-        mid = starts[len(starts) // 2]
-        part = slice(mid, None)
-        out = {}
+        loss = self._sum_chunks(params, Xb, yb, swb, self.grads)
+        for g in self.grads.values():
+            g *= scale
+        return scale * loss
 
-        def helper():
-            try:
-                out["loss"] = self.twin._sum_chunks(params, Xb[part], yb[part],
-                                                    None if swb is None else swb[part],
-                                                    scale, self.twin.grads)
-            except BaseException as exc:                 # re-raised on this thread
-                out["error"] = exc
-
-        thread = threading.Thread(target=helper, daemon=True)
-        thread.start()
-        loss = self._sum_chunks(params, Xb[:mid], yb[:mid],
-                                None if swb is None else swb[:mid], scale, self.grads)
-        thread.join()
-        if "error" in out:
-            raise out["error"]
-        for key, g in self.twin.grads.items():
-            self.grads[key] += g
-        return loss + out["loss"]
-
-    def _sum_chunks(self, params, Xb, yb, swb, scale, total):
-        """Sum of the chunks' losses (returned) and gradients (into ``total``)."""
+    def _sum_chunks(self, params, Xb, yb, swb, total):
+        """Sum of the chunks' unscaled losses (returned) and gradients (into ``total``)."""
         if self.acc is None:
             self.acc = {key: np.empty_like(g) for key, g in self.grads.items()}
         loss = 0.0
         for start in range(0, Xb.shape[0], self.rows):
             part = slice(start, start + self.rows)
             swc = None if swb is None else swb[part]
-            loss += self._chunk(params, Xb[part], yb[part], swc, scale, self.acc)
+            if start == 0:
+                loss += self._chunk(params, Xb[part], yb[part], swc, None, total)
+                continue
+            loss += self._chunk(params, Xb[part], yb[part], swc, None, self.acc)
             for key, g in self.acc.items():
-                if start == 0:
-                    np.copyto(total[key], g)
-                else:
-                    total[key] += g
+                total[key] += g
         return loss
 
     def _chunk(self, params, Xc, yc, swc, scale, grads):
-        """Data loss of rows ``Xc`` and its gradient (written into ``grads``)."""
+        """Data loss of rows ``Xc`` and its gradient (written into ``grads``).
+
+        ``scale`` turns the residual into delta (dL/dY); ``None``
+        leaves both sums unscaled (a sweep scales its totals once).
+        """
         n_c = Xc.shape[0]
         W1, b1 = params["W1"], params["b1"]
         if self.two_layers:
@@ -374,19 +347,21 @@ class _FastStep:
             Y += b1
         R = np.subtract(Y, yc, out=Y)                     # (n, k): residual
         if swc is None:
-            loss = 0.5 * scale * float(np.vdot(R, R))
-            R *= scale                                    # (n, k): delta
+            loss = 0.5 * float(np.vdot(R, R))
+            if scale is not None:
+                loss *= scale
+                R *= scale                                # (n, k): delta
         else:
-            c = swc * scale                               # (n,)
+            c = swc if scale is None else swc * scale     # (n,)
             loss = 0.5 * float(np.dot(c, np.einsum("ij,ij->i", R, R)))
             R *= c[:, None].astype(R.dtype, copy=False)
         if not self.two_layers:
             self._matmul(Xc.T, R, grads["W1"])            # (d, k)
-            np.sum(R, axis=0, out=grads["b1"])            # (k,)
+            R.sum(axis=0, out=grads["b1"])                # (k,)
             return loss
         W2 = params["W2"]
         np.matmul(H.T, R, out=grads["W2"])                # (h, k)
-        np.sum(R, axis=0, out=grads["b2"])                # (k,)
+        R.sum(axis=0, out=grads["b2"])                    # (k,)
         S = self.deriv(H, out=self.back[:n_c])            # (n, h): sigma'(Z1) via H
         if self.xdelta is not None:                       # one output: Delta_1 never formed
             w2 = W2[:, 0]                                 # (h,)
@@ -398,7 +373,7 @@ class _FastStep:
         else:
             S *= R @ W2.T                                 # (n, h): Delta_1
             self._matmul(Xc.T, S, grads["W1"])            # (d, h)
-            np.sum(S, axis=0, out=grads["b1"])            # (h,)
+            S.sum(axis=0, out=grads["b1"])                # (h,)
         return loss
 
     def _matmul(self, A, B, out):

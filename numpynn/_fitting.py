@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import copy
 import os
+import sys
 from contextlib import contextmanager
 
 import numpy as np
 import scipy.sparse as sp
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import r2_score
-from sklearn.utils.validation import check_array, check_is_fitted, validate_data
+from sklearn.utils.validation import check_array, check_is_fitted, check_X_y, validate_data
 
 from . import _engine, _training, kernels
 from ._validation import (
@@ -78,25 +79,71 @@ def check_fit_data(est, X, y, sample_weight, new, *, reset, accept_sparse=SPARSE
     a copy of a float memory map, and a memory map of another dtype (float16,
     int16, ...) is kept as it is: batches are converted as they are read.
     An in-memory ``X`` that is not C-ordered (a DataFrame's, a column slice)
-    is copied once to C order, so that every batch reads contiguous rows.
+    is copied once to C order, so that every batch reads contiguous rows;
+    never twice, also when its dtype is converted (int or mixed-dtype
+    DataFrames, Fortran-ordered int arrays).
     """
     if sp.issparse(y):                      # as scikit-learn accepts it: (n, k) is small
         y = y.toarray()
     mapped = isinstance(X, np.memmap)
     shell = copy.copy(est) if reset else est        # validate_data writes on reset
-    X, y = validate_data(shell, X, y, reset=reset, dtype=_dtype_to_validate(X),
-                         multi_output=True, y_numeric=True, accept_sparse=accept_sparse)
+    checks = dict(dtype=_dtype_to_validate(X), multi_output=True, y_numeric=True,
+                  accept_sparse=accept_sparse)
+    if _mixed_frame(X):                             # names and count, then one copy
+        X, y = validate_data(shell, X, y, reset=reset, skip_check_array=True)
+        X, y = check_X_y(frame_to_c(X), y, estimator=shell, **checks)
+    else:                                           # converting anyway: C order in the copy
+        order = "C" if isinstance(X, np.ndarray) and not mapped \
+            and X.dtype not in FLOATS else None
+        X, y = validate_data(shell, X, y, reset=reset, order=order, **checks)
     if reset:
         new.update({k: v for k, v in vars(shell).items()
                     if k in ("n_features_in_", "feature_names_in_")})
     if isinstance(X, np.ndarray) and not mapped and not X.flags.c_contiguous:
-        X = np.ascontiguousarray(X)
+        X = np.ascontiguousarray(X)                 # the one copy (a float DataFrame's)
     dtype = X.dtype if X.dtype in FLOATS else np.dtype(np.float64)
     y = np.ascontiguousarray(y, dtype=dtype)
     if y.ndim == 1:
         y = y.reshape(-1, 1)
     sample_weight = check_sample_weight(sample_weight, X.shape[0], dtype)
     return X, y, sample_weight
+
+
+#: Rows per block when :func:`frame_to_c` copies a DataFrame's columns.
+FRAME_ROWS = 4096
+
+
+def _mixed_frame(X):
+    """Whether ``X`` is a DataFrame of numpy numbers, not all of one float dtype.
+
+    scikit-learn converts such a frame in two copies (to one dtype, then,
+    here, to C order); :func:`frame_to_c` makes one.
+    """
+    pd = sys.modules.get("pandas")                  # never imported here
+    if pd is None or not isinstance(X, pd.DataFrame) or X.shape[1] == 0:
+        return False
+    dtypes = set(X.dtypes)
+    return (all(isinstance(t, np.dtype) and t.kind in "biuf" for t in dtypes)
+            and not (len(dtypes) == 1 and dtypes <= set(map(np.dtype, FLOATS))))
+
+
+def frame_to_c(frame):
+    """A DataFrame of numpy numbers as one C-ordered float array: one copy.
+
+    The dtype is what :func:`sklearn.utils.check_array` would choose
+    (the columns' common type when float32 or float64, else float64).
+    Columns are copied block by block of :data:`FRAME_ROWS` rows, so the
+    output is written while it is in cache.
+    """
+    dtype = np.result_type(*frame.dtypes)
+    dtype = dtype if dtype in FLOATS else np.dtype(np.float64)
+    columns = [frame.iloc[:, j].to_numpy() for j in range(frame.shape[1])]
+    out = np.empty(frame.shape, dtype)
+    for start in range(0, frame.shape[0], FRAME_ROWS):
+        block = out[start:start + FRAME_ROWS]
+        for j, column in enumerate(columns):
+            block[:, j] = column[start:start + FRAME_ROWS]
+    return out
 
 
 def forward(X, params, activation):

@@ -19,9 +19,12 @@ def test_smoke_run_writes_results(tmp_path, capsys):
     assert {"cpu", "logical_cpus", "blas", "versions"} <= res["machine"].keys()
     assert res["machine"]["versions"]["numpy"]
     assert set(res["cases"]) == {"python_loops", "gd_sgd", "bandwidth", "lstsq", "network",
-                                 "handwritten", "layouts", "sparse_auto", "ablation"}
+                                 "handwritten", "layouts", "sparse_auto", "gd_floor",
+                                 "ablation"}
     assert {r["layout"] for r in res["cases"]["layouts"]["rows"]} == {
         "C ndarray", "DataFrame", "Fortran", "column slice", "int64", "float32"}
+    assert {"epoch_s", "ratio_vs_C", "setup_s", "fit_s", "fit_ratio_vs_C"} <= \
+        res["cases"]["layouts"]["rows"][0].keys()
     assert {r["trick"] for r in res["cases"]["ablation"]["rows"]} == set(numpynn._engine.TRICKS)
     for case in res["cases"].values():
         assert case["rows"] and "settings" in case
@@ -49,3 +52,11 @@ def test_the_handwritten_contender_is_the_same_math():
     net = numpynn.TwoLayerNet(hidden_units=8, learning_rate=1e-3, batch_size=200,
                               alpha=1e-4, max_iter=3, tol=None, random_state=0).fit(X, y)
     assert handwritten_fit(X, y, 8, 3) == pytest.approx(net.loss_curve_, rel=1e-10)
+
+
+def test_the_epoch_clock_splits_setup_from_epochs():
+    from benchmarks.cases_engine import EpochClock
+
+    clock = EpochClock()
+    clock.stamps = [10.0, 13.0, 14.0, 15.5, 16.0]      # setup 2 + epoch 1, then 1, 1.5, 0.5
+    assert clock.split() == (1.0, 2.0)

@@ -53,7 +53,7 @@ def _fast_epoch(X, y, sw, params, optimizer, state, activation, alpha, bounds, b
 @pytest.mark.parametrize("chunked", [False, True])
 def test_one_epoch_equals_the_reference(activation, k, dtype, layout, chunked, monkeypatch):
     rng = np.random.default_rng(3)
-    n, d, h = 1300, 5, 7                            # chunked: 6 chunks of 256 rows, 2 threads
+    n, d, h = 1300, 5, 7                            # chunked: 6 chunks of 256 rows
     X = rng.normal(size=(n, d)).astype(dtype)
     if layout == "sparse":
         X[rng.random(X.shape) < 0.6] = 0
@@ -207,3 +207,62 @@ def test_six_python_frames_from_fit_to_the_first_product():
         sys.setprofile(None)
     assert chains and chains[0] is not None
     assert chains[0] == ["_fit", "train", "run", "__call__", "_chunk"]   # + fit itself: 6
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+@pytest.mark.parametrize("k", [1, 2])
+def test_one_layer_full_batch_sweep_equals_the_reference(weighted, k, monkeypatch):
+    """A full batch of a linear model swept in 256-row chunks, its sums scaled once."""
+    monkeypatch.setattr(_engine, "CHUNK_BYTES", 1)
+    rng = np.random.default_rng(9)
+    n = 2000                                        # 8 chunks of 256 rows
+    X, y = rng.normal(size=(n, 4)), rng.normal(size=(n, k))
+    sw = rng.uniform(0.5, 2, n) if weighted else None
+    params = {"W1": rng.normal(size=(4, k)), "b1": rng.normal(size=k)}
+    opt = OPTIMIZERS["momentum"](0.1)
+    bounds = [slice(0, n)] * 3                      # three full-batch steps
+    ref_p, fast_p = copy_state(params), copy_state(params)
+    ref = _reference_epoch(X, y, sw, ref_p, opt, opt.init(ref_p), "linear", 0.5, bounds)
+    fast = _fast_epoch(X, y, sw, fast_p, opt, opt.init(fast_p), "linear", 0.5, bounds, n)
+    assert_allclose(fast, ref, rtol=1e-12)
+    for key in params:
+        assert_allclose(fast_p[key], ref_p[key], rtol=1e-12, atol=1e-14)
+
+
+@pytest.mark.parametrize("layout", ["DataFrame float64", "DataFrame int64", "DataFrame mixed",
+                                    "Fortran int64", "column slice"])
+def test_a_non_c_layout_is_copied_to_c_order_once(layout):
+    """One copy of X at most (tracemalloc), also when its dtype is converted."""
+    import tracemalloc
+
+    pd = pytest.importorskip("pandas")
+    from numpynn import _fitting
+
+    rng = np.random.default_rng(11)
+    n, d = 100_000, 10                              # 8 MB: scikit-learn's checks use O(1)
+    X = np.round(rng.normal(size=(n, d)) * 100)
+    if layout == "DataFrame float64":
+        Xin = pd.DataFrame(X)
+    elif layout == "DataFrame int64":
+        Xin = pd.DataFrame(X.astype(np.int64))
+    elif layout == "DataFrame mixed":
+        Xin = pd.DataFrame(X)
+        Xin[0] = Xin[0].astype(np.int32)
+        Xin[1] = Xin[1].astype(np.float32)
+    elif layout == "Fortran int64":
+        Xin = np.asfortranarray(X.astype(np.int64))
+    else:
+        wide = np.zeros((n, 2 * d))
+        wide[:, ::2] = X
+        Xin = wide[:, ::2]
+    y = rng.normal(size=n)
+    est = numpynn.LinearRegressor()
+    tracemalloc.start()
+    try:
+        Xc, yc, _ = _fitting.check_fit_data(est, Xin, y, None, {}, reset=True)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert Xc.flags.c_contiguous and Xc.dtype == np.float64
+    assert_array_equal(Xc, X)
+    assert peak < 1.25 * X.nbytes                   # two copies would be 2 x X.nbytes

@@ -8,7 +8,7 @@ from sklearn.callback import CallbackSupportMixin, with_callbacks
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.validation import validate_data
 
-from . import _fitting, quadratic
+from . import _fitting, _inputs, quadratic
 from . import _linear_lstsq as _ls
 from ._training import RunResult
 from ._validation import BOOL, Interval, Options, check_params
@@ -256,12 +256,12 @@ class LinearRegressor(CallbackSupportMixin, RegressorMixin, BaseEstimator):
 
     def _fit_or_interrupt(self, X, y, sample_weight, val, incremental, first):
         with _fitting.fit_context(self, incremental=not first) as new:
-            X, y, sw = _fitting.check_fit_data(self, X, y, sample_weight, new,
+            X, y, sw = _inputs.check_fit_data(self, X, y, sample_weight, new,
                                                  reset=first)
             if not first and y.shape[1] != self.n_outputs_:
                 raise ValueError(f"y has {y.shape[1]} outputs; the model was fitted "
                                  f"with {self.n_outputs_}.")
-            validation = _fitting.check_validation_data(self, new, *val, y.dtype, y.shape[1])
+            validation = _inputs.check_validation_data(self, new, *val, y.dtype, y.shape[1])
             if self.solver == "lstsq":
                 ctx = self._init_callback_context()
                 ctx.call_on_fit_task_begin(estimator=self, X=X, y=y)
@@ -437,14 +437,14 @@ class LinearRegressor(CallbackSupportMixin, RegressorMixin, BaseEstimator):
         y_std : ndarray of the same shape
             With ``return_std=True`` only.
         """
-        y_pred = _fitting.predict(self, X, "linear")
+        y_pred = _inputs.predict(self, X, "linear")
         if not return_std:
             return y_pred
         return y_pred, _ls.predict_std(self, self._inference_rows(X))
 
     def _inference_rows(self, X):
         return validate_data(self, X, reset=False, dtype=np.float64,
-                             accept_sparse=_fitting.SPARSE)
+                             accept_sparse=_inputs.SPARSE)
 
     def summary(self, feature_names=None, alpha=0.05):
         """Coefficients with standard errors, t tests and intervals; R^2 and the F test.

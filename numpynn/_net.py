@@ -7,7 +7,7 @@ from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.callback import CallbackSupportMixin, with_callbacks
 from sklearn.utils.metaestimators import available_if
 
-from . import _fitting
+from . import _fitting, _inputs
 from ._validation import BOOL, Interval, Options, check_params
 from .curvature import auto_learning_rate_net
 from .kernels import init_params
@@ -315,10 +315,10 @@ class TwoLayerNet(CallbackSupportMixin, RegressorMixin, BaseEstimator):
         fitted = hasattr(self, "coefs_")
         first = not (partial and fitted)
         with _fitting.fit_context(self, incremental=not first) as new:
-            X, y, sw = _fitting.check_fit_data(self, X, y, sample_weight, new,
+            X, y, sw = _inputs.check_fit_data(self, X, y, sample_weight, new,
                                                  reset=first)
             d, k = X.shape[1], y.shape[1]
-            validation = _fitting.check_validation_data(self, new, *val, y.dtype, k)
+            validation = _inputs.check_validation_data(self, new, *val, y.dtype, k)
             rng = np.random.default_rng(self.random_state)
             shapes = [(d, self.hidden_units), (self.hidden_units, k)]
             resume = fitted and (partial or self.warm_start) and \
@@ -378,7 +378,7 @@ class TwoLayerNet(CallbackSupportMixin, RegressorMixin, BaseEstimator):
         y_pred : ndarray of shape (n_samples,) or (n_samples, n_outputs)
             Predictions.
         """
-        return _fitting.predict(self, X, self.activation)
+        return _inputs.predict(self, X, self.activation)
 
     def __sklearn_is_fitted__(self):
         # a key lookup, not a scan of vars(self): safe while another thread refits

@@ -236,7 +236,7 @@ def test_a_non_c_layout_is_copied_to_c_order_once(layout):
     import tracemalloc
 
     pd = pytest.importorskip("pandas")
-    from numpynn import _fitting
+    from numpynn import _inputs
 
     rng = np.random.default_rng(11)
     n, d = 100_000, 10                              # 8 MB: scikit-learn's checks use O(1)
@@ -259,7 +259,7 @@ def test_a_non_c_layout_is_copied_to_c_order_once(layout):
     est = numpynn.LinearRegressor()
     tracemalloc.start()
     try:
-        Xc, yc, _ = _fitting.check_fit_data(est, Xin, y, None, {}, reset=True)
+        Xc, yc, _ = _inputs.check_fit_data(est, Xin, y, None, {}, reset=True)
         peak = tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()

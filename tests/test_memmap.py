@@ -14,7 +14,7 @@ from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.exceptions import ConvergenceWarning
 
 from numpynn import LinearRegressor, TwoLayerNet
-from numpynn._fitting import check_fit_data
+from numpynn._inputs import check_fit_data
 from numpynn.kernels import hessian
 from numpynn.lstsq import qr_solve, qr_update
 

@@ -16,9 +16,10 @@ debugger.
 Otherwise it computes the same numbers (equal to rounding: the tests in
 ``tests/test_engine.py`` check every activation, 1 and 3 outputs, float64
 and float32, dense and sparse, chunked and not) with these tricks. Each is
-kept because switching it off costs at least 5 % end to end in an
-interleaved ``python -m benchmarks --ablation`` run (figures in
-docs/benchmarks.md):
+kept because switching it off costs at least 5 % end to end in most
+interleaved runs of ``python -m benchmarks --only ablation`` (the figures,
+run by run, are in docs/benchmarks.md; a trick that fell short was
+deleted):
 
 1. **BLAS on one thread** while the per-batch products are small (under
    :data:`SMALL_FLOPS`): OpenBLAS otherwise spends more time waking and

@@ -257,7 +257,7 @@ def epoch_hook(est, new, ctx, X, y, rate=None):
 
 def train(est, new, params, opt_state, optimizer, X, y, sw, rng, *, activation, alpha,
           batch_size, partial, epoch_offset, advice, validation=None, relative_tol=False,
-          extrapolate=False, rate=None):
+          extrapolate=False, rate=None, patience=None):
     """Train copies of ``params`` and ``opt_state``: the part of ``fit`` both estimators share.
 
     ``optimizer=None`` trains by L-BFGS-B instead (:func:`numpynn._training.run_lbfgs`).
@@ -274,7 +274,9 @@ def train(est, new, params, opt_state, optimizer, X, y, sw, rng, *, activation, 
     full-batch run stops once the extrapolated remaining gain
     (:func:`numpynn._training.remaining_gain`) is below ``tol``. ``rate``: the
     :class:`RateSchedule` the optimizer reads; a schedule with its own
-    plateau rule (``adaptive``) replaces the ``tol`` rule.
+    plateau rule (``adaptive``) replaces the ``tol`` rule. ``patience``:
+    epochs without improvement before a ``tol`` stop, instead of
+    ``est.n_iter_no_change`` (Newton's exact step has nothing to wait for).
     """
     stop_on_validation = est.early_stopping and not partial
     if validation is None and stop_on_validation:
@@ -288,7 +290,7 @@ def train(est, new, params, opt_state, optimizer, X, y, sw, rng, *, activation, 
         tol = None
     batch_size = resolve_batch_size(batch_size, n)
     schedule = _training.Schedule(1 if partial else est.max_iter, batch_size, est.shuffle,
-                                  tol, est.n_iter_no_change,
+                                  tol, est.n_iter_no_change if patience is None else patience,
                                   extrapolate=extrapolate and batch_size >= n)
     params, opt_state = _training.copy_state(params), _training.copy_state(opt_state)
     ctx = est._init_callback_context(max_subtasks=schedule.max_iter)

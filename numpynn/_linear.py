@@ -80,6 +80,9 @@ class LinearRegressor(CallbackSupportMixin, RegressorMixin, BaseEstimator):
         validation :math:`R^2` must improve by ``tol``. ``None`` runs all
         epochs.
     n_iter_no_change : int, default=10
+        Epochs without an improvement of ``tol`` before ``"gd"`` stops.
+        ``"newton"`` stops after the first such epoch: its step lands on
+        the minimum, so there is nothing to wait for.
     shuffle : bool, default=True
         Shuffle mini-batches each epoch (irrelevant for full batch).
     random_state : int or None, default=None
@@ -343,7 +346,8 @@ class LinearRegressor(CallbackSupportMixin, RegressorMixin, BaseEstimator):
                                 epoch_offset=self.n_iter_ if resume else 0,
                                 advice=self._divergence_advice(lr), validation=validation,
                                 relative_tol=True,
-                                extrapolate=self.solver == "gd")
+                                extrapolate=self.solver == "gd",
+                                patience=1 if self.solver == "newton" else None)
         new.update(self._publish(result.params), learning_rate_=lr)
         _fitting.record(self, new, result, n_seen=X.shape[0], incremental=resume)
         if not incremental:

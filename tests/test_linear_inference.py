@@ -148,3 +148,13 @@ def test_without_intercept_streaming_and_a_saved_model_stay_exact(rng, tmp_path)
     assert_allclose(back.coef_, ref.coef_, rtol=1e-10)
     assert_allclose(back.summary().std_err,
                     sm.OLS(np.r_[y, y[:10]], np.vstack([X, X[:10]])).fit().bse, rtol=1e-9)
+
+
+def test_newton_stops_one_epoch_after_its_exact_step(rng):
+    # the first step lands on the minimum; the next epoch confirms it and the
+    # fit stops there instead of waiting n_iter_no_change (10) more passes
+    X, y = _data(rng)
+    reg = LinearRegressor(solver="newton").fit(X, y)
+    best = LinearRegressor(solver="lstsq").fit(X, y).loss_curve_[0]
+    assert reg.n_iter_ == 3
+    assert_allclose(reg.loss_curve_[1:], [best, best], rtol=1e-12)

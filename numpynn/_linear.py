@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import warnings
+from contextlib import contextmanager
+
 import numpy as np
 from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.callback import CallbackSupportMixin, with_callbacks
@@ -17,6 +20,19 @@ from .inference import COV_TYPES, robust_meat
 from .losses import baseline_loss
 from .lstsq import lstsq_fit, lstsq_solve, lstsq_update
 from .optimizers import frozen, sgd
+
+#: How the warning that a ``tol=None`` run ended far from the minimum begins.
+RAN_ALL = "LinearRegressor: tol=None ran all"
+
+
+@contextmanager
+def fixed_epochs_quietly():
+    """Fit a fixed epoch budget inside numpynn (a drawing, a range test) without
+    repeating the ``tol=None`` gap warning: the caller shows where the run ended."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", RAN_ALL, ConvergenceWarning)
+        yield
+
 
 #: With ``tol=None``, gradient descent that ends more than this times the
 #: mean-only loss above the minimum warns (the default ``tol``'s yardstick).
@@ -417,9 +433,9 @@ class LinearRegressor(CallbackSupportMixin, RegressorMixin, BaseEstimator):
                                       _fitting.resolve_batch_size(self.batch_size,
                                                                   X.shape[0]),
                                       X.shape[0], tol_stop=self.tol is not None)
-            how = (f"tol={self.tol} stopped gradient descent after {n_iter} epochs"
-                   if self.tol is not None else f"tol=None ran all {n_iter} epochs")
-            warn(f"LinearRegressor: {how}, but the loss is still {gap:.4g} above its minimum "
+            how = (f"LinearRegressor: tol={self.tol} stopped gradient descent after "
+                   f"{n_iter} epochs" if self.tol is not None else f"{RAN_ALL} {n_iter} epochs")
+            warn(f"{how}, but the loss is still {gap:.4g} above its minimum "
                  f"(the Hessian's condition number is {cond:.2g}). {advice}",
                  ConvergenceWarning)
 

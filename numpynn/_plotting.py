@@ -5,15 +5,13 @@ Nothing here imports matplotlib at module level either.
 
 from __future__ import annotations
 
-import warnings
-
 import numpy as np
 from sklearn.base import clone
 from sklearn.compose import TransformedTargetRegressor
-from sklearn.exceptions import ConvergenceWarning
 from sklearn.pipeline import Pipeline
 
 from . import kernels
+from ._linear import fixed_epochs_quietly
 from .optimizers import newton
 
 
@@ -83,9 +81,7 @@ def fit_recording(estimator, X, y, record):
     final.set_params(callbacks=list(final.callbacks or []) + [recorder], verbose=False)
     # A drawing of a fixed number of epochs shows where the run ended; the
     # warning that gradient descent stopped above the minimum is not repeated.
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", "LinearRegressor: tol=None ran all",
-                                ConvergenceWarning)
+    with fixed_epochs_quietly():
         model.fit(X, y)
     return model, logs_seen, records
 
@@ -365,7 +361,8 @@ _INTERVALS = {None: (), "confidence": ("confidence",), "prediction": ("predictio
 
 
 def band_kinds(interval, estimator, one_feature, alpha):
-    """The bands ``plot_fit(interval=...)`` asks for, checked before any drawing."""
+    """``(kinds, df_resid)``: the bands ``plot_fit(interval=...)`` asks for, checked
+    before any drawing, and the residual degrees of freedom of their t quantile."""
     if interval not in _INTERVALS:
         raise ValueError(f"interval must be None, 'confidence', 'prediction' or 'both'; "
                          f"got {interval!r}.")
@@ -376,12 +373,11 @@ def band_kinds(interval, estimator, one_feature, alpha):
     if kinds and not hasattr(estimator, "predict_interval"):
         raise ValueError("Bands need a LinearRegressor fitted with solver='lstsq' or "
                          f"'newton' (its inference); got {type(estimator).__name__}.")
-    if kinds:
-        estimator.summary(alpha=alpha)        # raises if this fit has no inference
-    return kinds
+    # the summary raises if this fit has no inference
+    return kinds, (estimator.summary(alpha=alpha).df_resid if kinds else None)
 
 
-def bands(estimator, grid, kinds, alpha):
+def bands(estimator, grid, kinds, df_resid, alpha):
     """``{kind: (lower, upper)}`` over ``grid`` for a LinearRegressor with inference."""
     from scipy import stats
 
@@ -390,6 +386,6 @@ def bands(estimator, grid, kinds, alpha):
         out["prediction"] = estimator.predict_interval(grid, alpha=alpha)
     if "confidence" in kinds:
         y_hat, se = estimator.predict(grid, return_std=True)
-        t = stats.t.ppf(1 - alpha / 2, estimator.summary(alpha=alpha).df_resid)
+        t = stats.t.ppf(1 - alpha / 2, df_resid)
         out["confidence"] = (y_hat - t * se, y_hat + t * se)
     return out

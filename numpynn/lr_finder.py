@@ -18,16 +18,15 @@ estimator passed in is never changed.
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass
 
 import numpy as np
 import scipy.sparse as sp
 from sklearn.base import clone
-from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.validation import check_X_y
 
 from ._fitting import resolve_batch_size
+from ._linear import fixed_epochs_quietly
 from .estimators import LinearRegressor, TwoLayerNet
 
 __all__ = ["lr_find", "LRFinderResult"]
@@ -102,9 +101,7 @@ def _stepper(estimator):
         def step(model, X, y, sw, rate):
             # one epoch of a range test is far from the minimum by design: the
             # "tol=None ran all epochs ... above its minimum" warning is not for it
-            with warnings.catch_warnings():
-                warnings.filterwarnings("ignore", "LinearRegressor: tol=None ran all",
-                                        ConvergenceWarning)
+            with fixed_epochs_quietly():
                 model.set_params(learning_rate=rate).fit(X, y, sample_weight=sw)
             return model.loss_curve_[-1]
 

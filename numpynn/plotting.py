@@ -104,14 +104,14 @@ def plot_fit(estimator, X, y, ax=None, *, n_points=200, interval=None, alpha=0.0
     >>> ax.get_lines()[-1].get_ydata()[[0, -1]].round(6)
     array([1., 5.])
     """
-    kinds = _p.band_kinds(interval, estimator, _p.one_feature(X), alpha)
+    kinds, df_resid = _p.band_kinds(interval, estimator, _p.one_feature(X), alpha)
     ax = _axes(ax)
     y = np.asarray(y, dtype=np.float64).ravel()
     if _p.one_feature(X):
         x = np.asarray(X, dtype=np.float64).ravel()
         grid = _p.x_grid(X, n_points)
         ax.scatter(x, y, s=18, alpha=0.7, label="data")
-        for kind, (lower, upper) in _p.bands(estimator, grid, kinds, alpha).items():
+        for kind, (lower, upper) in _p.bands(estimator, grid, kinds, df_resid, alpha).items():
             ax.fill_between(np.asarray(grid)[:, 0], lower, upper, gid=kind,
                             **_p.BAND_STYLE[kind],
                             label=f"{100 * (1 - alpha):g}% {kind} band")

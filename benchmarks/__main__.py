@@ -57,6 +57,7 @@ CASES = {
     "gd_sgd": cases_linear.case_gd_sgd,
     "bandwidth": cases_linear.case_bandwidth,
     "lstsq": cases_linear.case_lstsq,
+    "linear_parts": cases_linear.case_linear_parts,
     "network": cases_net.case_network,
     "handwritten": cases_engine.case_handwritten,
     "layouts": cases_engine.case_layouts,

@@ -274,3 +274,71 @@ def case_lstsq(cfg):
         "cholesky": "X.T @ X and X.T @ y, scipy.linalg.cho_factor / cho_solve (no "
                     "intercept: the cheapest normal equations; lstsq_fit fits one)",
         "np.linalg.lstsq": "on np.column_stack([X, ones])"}}
+
+
+# -- 4. where the time goes: lstsq_fit's parts, and the gd gap check ----------
+
+
+def _block_gradient(X, Y, W, rows):
+    """``X^T (X W - Y)`` by blocks of ``rows`` rows, ``W`` of shape (d, k) as in
+    :func:`numpynn.quadratic.full_gradient`: the pass whose block size matters."""
+    G = np.zeros(W.shape)
+    for s in range(0, X.shape[0], rows):
+        Xc = X[s:s + rows]
+        R = Xc @ W                                                      # (rows, k)
+        R -= Y[s:s + rows]
+        G += Xc.T @ R
+    return G
+
+
+def case_linear_parts(cfg):
+    """The parts of ``lstsq_fit``'s fast path beside the normal equations', and the
+    full-gradient pass of the gd gap check in cache-sized and in CHUNK_ROWS blocks."""
+    from numpynn import _passes, quadratic
+    from numpynn import lstsq as ls
+    from numpynn._state import shifts
+
+    n, d = cfg["lstsq_shapes"][0]
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(n, d)) * np.linspace(0.1, 10, d)
+    y = X @ rng.normal(size=d) + 3.0 + rng.normal(size=n)
+    Y = y[:, None]
+    x_shift, y_shift = shifts(X, Y, None, True)
+    x_s, centre = ls._sample_start(X, Y, None, True, x_shift, y_shift)
+
+    def residual_pass():
+        with BLAS.one_thread():
+            return _passes.residual_pass(X, Y, None, x_s, x_shift, y_shift, True, centre,
+                                         workers=_passes.blas_threads())
+
+    runners = {"X.T @ X": lambda: X.T @ X, "X.T @ y": lambda: X.T @ y,
+               "X.T @ X + Cholesky": partial(_cholesky, X, y),
+               "lstsq_fit": partial(lstsq_fit, X, y),
+               "its start on 2048 sampled rows": partial(ls._sample_start, X, Y, None, True,
+                                                         x_shift, y_shift),
+               "its residual pass": residual_pass}
+    times, _ = interleaved(runners, cfg["bw_repeats"], settle=cfg["settle"])
+    ref = times["X.T @ X + Cholesky"]
+    rows = [{"shape": f"{n} x {d}", "part": k, "s": t, "vs": t / ref} for k, t in times.items()]
+
+    nb, db = cfg["bw_n"], cfg["bw_d"]
+    Xb = rng.normal(size=(nb, db))
+    Yb, W = rng.normal(size=(nb, 1)), rng.normal(size=(db, 1))
+    params = {"W1": W, "b1": np.zeros(1)}
+    runners = {
+        "one read of X (np.sum)": Xb.sum,
+        "gradient pass, 2 MB blocks": partial(_block_gradient, Xb, Yb, W,
+                                              quadratic._cache_rows(Xb)),
+        "gradient pass, CHUNK_ROWS blocks": partial(_block_gradient, Xb, Yb, W,
+                                                    quadratic.CHUNK_ROWS),
+        "quadratic.full_gradient": partial(quadratic.full_gradient, Xb, Yb, params),
+        "gap check (full_gradient + excess_loss_and_spectrum)": lambda: (
+            quadratic.excess_loss_and_spectrum(Xb, quadratic.full_gradient(Xb, Yb, params))),
+    }
+    times, _ = interleaved(runners, cfg["bw_repeats"], settle=cfg["settle"])
+    ref = times["one read of X (np.sum)"]
+    rows += [{"shape": f"{nb} x {db}", "part": k, "s": t, "vs": t / ref}
+             for k, t in times.items()]
+    return {"rows": rows, "settings": {
+        "vs": "each part's time over X.T @ X + Cholesky (first shape) or over one read of "
+              "X (second shape)", "repeats": cfg["bw_repeats"]}}

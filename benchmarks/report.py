@@ -40,6 +40,8 @@ SECTIONS = [
         ("epoch_s", "s/epoch"), ("sum_s", "np.sum(X) s"), ("gemv_s", "X @ ones s"),
         ("bound_s", "read-X bound s"), ("X_read_GBps", "read GB/s"),
         ("ratio_vs_bound", "ratio")]),
+    ("linear_parts", "Where the time goes: lstsq_fit's parts, the gd gap check's pass", [
+        ("shape", "n x d"), ("part", "part"), ("s", "s"), ("vs", "/ reference")]),
     ("handwritten", "TwoLayerNet vs a hand-written NumPy loop of the same math", [
         ("n", "n"), ("d", "d"), ("h", "h"), ("epochs", "epochs"),
         ("numpynn_epoch_s", "numpynn s/epoch"), ("handwritten_epoch_s", "hand-written s/epoch"),

@@ -31,9 +31,8 @@ DENSE_MAX = 256
 CHUNK_ROWS = 65536
 #: Bytes of ``X`` per block in the passes that read it twice (a product with
 #: ``W``, then with its transpose): a block that stays in cache between the
-#: two reads. At n = 1e6, d = 20 a full gradient takes 19 ms in 2 MB blocks
-#: against 228 ms in blocks of CHUNK_ROWS rows (10 MB), measured on the
-#: benchmark machine.
+#: two reads (measured against CHUNK_ROWS blocks by ``python -m benchmarks
+#: --only linear_parts``; docs/benchmarks.md).
 BLOCK_BYTES = 2 << 20
 
 

@@ -20,7 +20,7 @@ def test_smoke_run_writes_results(tmp_path, capsys):
     assert res["machine"]["versions"]["numpy"]
     assert set(res["cases"]) == {"python_loops", "gd_sgd", "bandwidth", "lstsq", "network",
                                  "handwritten", "layouts", "sparse_auto", "gd_floor",
-                                 "ablation"}
+                                 "ablation", "linear_parts"}
     assert {r["layout"] for r in res["cases"]["layouts"]["rows"]} == {
         "C ndarray", "DataFrame", "Fortran", "column slice", "int64", "float32"}
     assert {"epoch_s", "ratio_vs_C", "setup_s", "fit_s", "fit_ratio_vs_C"} <= \

@@ -22,8 +22,10 @@ from sklearn.exceptions import ConvergenceWarning
 
 from numpynn import LinearRegressor, TwoLayerNet, _engine
 from numpynn.kernels import init_params
+from numpynn.lstsq import lstsq_fit
 
 from ._harness import interleaved
+from .cases_linear import lstsq_data as _lstsq_data
 from .cases_net import ALPHA, BATCH, LR, make_data
 
 
@@ -264,6 +266,7 @@ ABLATION = {   # trick -> (what it is measured on)
     "gather": "net h=100, batch 200, from a DataFrame",
     "one_output_backprop": "net h=512, batch 200",
     "row_chunks": "full-batch linear gd, n=1e6",
+    "gram_in_residual_pass": "lstsq_fit, first lstsq shape",
 }
 
 
@@ -280,6 +283,7 @@ def case_ablation(cfg):
         "one_output_backprop": partial(_net(512, 2).fit, X, y),
         "row_chunks": partial(_quiet_fit, LinearRegressor(learning_rate=0.1, max_iter=5,
                                                           tol=None), Xb, yb),
+        "gram_in_residual_pass": partial(lstsq_fit, *_lstsq_data(*cfg["lstsq_shapes"][0])),
     }
     rows = []
     for trick, work in workloads.items():

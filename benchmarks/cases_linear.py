@@ -249,14 +249,19 @@ def _lstsq_row(X, y, times, res, mem):
     }
 
 
+def lstsq_data(n, d):
+    """Well-conditioned tall data (columns scaled 0.1 to 10), ``y`` with an intercept and noise."""
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(n, d)) * np.linspace(0.1, 10, d)
+    return X, X @ rng.normal(size=d) + 3.0 + rng.normal(size=n)
+
+
 def case_lstsq(cfg):
     """lstsq (the estimator and the in-memory function) vs LinearRegression,
     X.T @ X + Cholesky and np.linalg.lstsq, on well-conditioned tall data."""
     rows = []
     for n, d in cfg["lstsq_shapes"]:
-        rng = np.random.default_rng(3)
-        X = rng.normal(size=(n, d)) * np.linspace(0.1, 10, d)
-        y = X @ rng.normal(size=d) + 3.0 + rng.normal(size=n)
+        X, y = lstsq_data(n, d)
         runners = {"numpynn lstsq": partial(_fit, LinearRegressor(solver="lstsq"), X, y),
                    "numpynn lstsq_fit": partial(lstsq_fit, X, y),
                    "sklearn LinearRegression": partial(_fit, LinearRegression(), X, y),
@@ -299,29 +304,34 @@ def case_linear_parts(cfg):
     from numpynn._state import shifts
 
     n, d = cfg["lstsq_shapes"][0]
-    rng = np.random.default_rng(3)
-    X = rng.normal(size=(n, d)) * np.linspace(0.1, 10, d)
-    y = X @ rng.normal(size=d) + 3.0 + rng.normal(size=n)
+    X, y = lstsq_data(n, d)
     Y = y[:, None]
     x_shift, y_shift = shifts(X, Y, None, True)
     x_s, centre = ls._sample_start(X, Y, None, True, x_shift, y_shift)
 
-    def residual_pass():
+    def residual_pass(gram):
         with BLAS.one_thread():
             return _passes.residual_pass(X, Y, None, x_s, x_shift, y_shift, True, centre,
-                                         workers=_passes.blas_threads())
+                                         gram=gram, workers=_passes.blas_threads())
 
-    runners = {"X.T @ X": lambda: X.T @ X, "X.T @ y": lambda: X.T @ y,
+    def x_t_x_one_thread():
+        with BLAS.one_thread():
+            return X.T @ X
+
+    runners = {"X.T @ X": lambda: X.T @ X, "X.T @ X, BLAS on one thread": x_t_x_one_thread,
+               "X.T @ y": lambda: X.T @ y,
                "X.T @ X + Cholesky": partial(_cholesky, X, y),
                "lstsq_fit": partial(lstsq_fit, X, y),
                "its start on 2048 sampled rows": partial(ls._sample_start, X, Y, None, True,
                                                          x_shift, y_shift),
-               "its residual pass": residual_pass}
+               "its one pass: Gram matrix and residual products": partial(residual_pass, True),
+               "that pass without the Gram matrix": partial(residual_pass, False)}
     times, _ = interleaved(runners, cfg["bw_repeats"], settle=cfg["settle"])
     ref = times["X.T @ X + Cholesky"]
     rows = [{"shape": f"{n} x {d}", "part": k, "s": t, "vs": t / ref} for k, t in times.items()]
 
     nb, db = cfg["bw_n"], cfg["bw_d"]
+    rng = np.random.default_rng(4)
     Xb = rng.normal(size=(nb, db))
     Yb, W = rng.normal(size=(nb, 1)), rng.normal(size=(db, 1))
     params = {"W1": W, "b1": np.zeros(1)}

@@ -63,7 +63,9 @@ CHUNK_BYTES = 2 << 20
 #: ablation benchmark only (``python -m benchmarks --only ablation``); read
 #: when a step is made. Never changed by the library.
 TRICKS = {"one_thread_blas": True, "row_chunks": True, "gather": True,
-          "one_output_backprop": True}
+          "one_output_backprop": True,
+          # numpynn.lstsq's fast path: the Gram matrix in the residual pass's read
+          "gram_in_residual_pass": True}
 
 _REFERENCE = ContextVar("numpynn_reference_kernels", default=False)
 

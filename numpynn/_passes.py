@@ -158,66 +158,95 @@ def reduce_blocks(fn, n, rows, workers=1, add=_add):
     return total
 
 
-def design_gram(X, sw, rows=None, workers=1):
-    """``X^T W X`` (``(d, d)``), one ``syrk`` per cached block of ``sqrt(w) X``.
+def _gram_block(Xc, w):
+    """``Xc^T W Xc``, ``Xc^T w`` and ``sum(w)`` of one block (``w=None``: unit weights)."""
+    Xw = Xc if w is None else Xc * np.sqrt(w)[:, None]
+    ones = np.ones(len(Xc)) if w is None else w
+    # np.dot, not @: matmul holds the GIL through this syrk at d = 20 (measured:
+    # no gain from a second thread), np.dot releases it
+    return np.dot(Xw.T, Xw), Xc.T @ ones, np.array([ones.sum()])          # syrk, gemv
 
-    For float32, sparse or weighted ``X``, whose Gram matrix one BLAS call
-    cannot form from ``X`` as it is. Run it with BLAS on one thread
-    (``numpynn._engine.BLAS.one_thread``): the calls are small;
-    ``workers`` threads share the blocks.
+
+def _gram(parts, fit_intercept, shift=None):
+    """The Gram matrix of ``sqrt(w) [1, Xc - shift]`` (``(p_A, p_A)``) from the sums of ``Xc``.
+
+    ``parts`` are :func:`_gram_block`'s sums over the blocks of ``Xc``;
+    ``shift`` (``(d,)``) moves the columns afterwards, ``J^T G J`` with
+    ``J = [[1, -shift^T], [0, I]]``: exact algebra, whose rounding stays
+    small while the shift is at most about the columns' spread.
+    """
+    Gxx, s, W = parts
+    if not fit_intercept:
+        return Gxx
+    G = np.block([[W[None], s[None]], [s[:, None], Gxx]])
+    if shift is None or not np.any(shift):
+        return G
+    J = np.eye(len(G))
+    J[0, 1:] = -shift
+    return J.T @ G @ J
+
+
+def design_gram(X, sw, x_shift, fit_intercept, rows=None, workers=1):
+    """The Gram matrix of ``sqrt(w) [1, X - x_shift]`` (``(p_A, p_A)``), one read of ``X``.
+
+    Its own pass: :func:`residual_pass` with ``gram=True`` forms the same
+    sums in the read it makes anyway. Run it with BLAS on one thread
+    (``numpynn._engine.BLAS.one_thread``); ``workers`` threads share the blocks.
     """
     n, d = X.shape
+    c = x_shift if fit_intercept else np.zeros(d)
 
     def block(start, stop):
-        Xb = _block(X, sw, start, stop)                              # (m, d)
-        return (Xb.T @ Xb,)                                          # syrk
+        w = None if sw is None else np.asarray(sw[start:stop], np.float64)
+        return _gram_block(_block(X, None, start, stop) - c, w)
 
-    return reduce_blocks(block, n, rows or default_rows(d, 1 << 16), workers)[0]
+    return _gram(reduce_blocks(block, n, rows or default_rows(d, 1 << 18), workers),
+                 fit_intercept)
 
 
-def residual_pass(X, Y, sw, x_s, x_shift, y_shift, fit_intercept, centre=True, sums=True,
+def residual_pass(X, Y, sw, x_s, x_shift, y_shift, fit_intercept, centre=True, gram=False,
                   rows=None, workers=1):
     """The residual at shifted parameters ``x_s`` and its sums, in one read of ``X``, float64.
 
-    With ``A = [1, X - x_shift]`` and ``E = (Y - y_shift) - A x_s``, returns
-    ``g = A^T W E`` (``(p_A, k)``), ``S = E^T W E`` (``(k, k)``), and, with
-    ``sums``, ``s = X^T w`` (``(d,)``, unshifted) and ``W = sum(w)``, which
-    complete ``X^T W X`` to the Gram matrix of ``[1, X]`` (else ``None``).
-    Each block is read once, for two or three matrix-vector products in
-    cache (a product with the two columns ``[E, 1]`` was measured 2x
-    slower than two products). ``centre``: shift each block (in cache)
-    before the products, which keeps large means out of the rounding of
-    ``g``; without, the products use ``X`` as it is (no copy) and ``g`` is
-    shifted afterwards, as accurate when the means are at most about the
-    spread.
+    With ``A = sqrt(w) [1, X - x_shift]`` and ``E = (Y - y_shift) - [1, X -
+    x_shift] x_s``, returns ``g = A^T sqrt(w) E`` (``(p_A, k)``), ``S = E^T W E``
+    (``(k, k)``) and, with ``gram``, the Gram matrix ``A^T A`` (``(p_A,
+    p_A)``, else ``None``): the normal equations' ``X.T @ X`` formed from
+    the same cached block as the residual products, so the data are read
+    from memory once for all of them (the Gram matrix's ``syrk`` then runs
+    in ``workers`` threads, where one BLAS call on all of ``X`` was measured
+    to use one core: ``python -m benchmarks --only linear_parts``).
+
+    Each block is read once, for its products in cache (a product with
+    the two columns ``[E, 1]`` was measured 2x slower than two products).
+    ``centre``: shift each block (in cache) before the products, which
+    keeps large means out of the rounding of ``g`` and of the Gram matrix;
+    without, the products use ``X`` as it is (no copy) and ``g`` and the
+    Gram matrix are shifted afterwards, as accurate when the means are at
+    most about the spread.
     """
     n, d = X.shape
     i = int(fit_intercept)
-    c = x_shift if (fit_intercept and centre) else np.zeros(d)
+    centre = fit_intercept and centre
+    c = x_shift if centre else np.zeros(d)
     const = y_shift + (x_s[0] - (x_shift - c) @ x_s[1:] if fit_intercept else 0.0)   # (k,)
 
     def block(start, stop):
         Xb = _block(X, None, start, stop)                            # (m, d)
-        Xc = Xb - c if fit_intercept and centre else Xb
+        Xc = Xb - c if centre else Xb
         E = Xc @ x_s[i:]                                             # (m, k)
         np.subtract(np.asarray(Y[start:stop], np.float64), E, out=E)
         E -= const
         w = None if sw is None else np.asarray(sw[start:stop], np.float64)
         WE = E if w is None else E * w[:, None]
         out = (Xc.T @ WE, WE.sum(axis=0), E.T @ WE)
-        if not sums:
-            return out
-        return (*out, Xc.T @ (np.ones(stop - start) if w is None else w),
-                np.array([stop - start if w is None else w.sum()], np.float64))
+        return (*out, *_gram_block(Xc, w)) if gram else out
 
     parts = reduce_blocks(block, n, rows or default_rows(d, 1 << 18), workers)   # 2 MB
     XE, sE, S = parts[:3]
     gx = XE - (x_shift - c)[:, None] * sE                            # (X - x_shift)^T W E
     g = np.vstack([sE, gx]) if fit_intercept else gx
-    if not sums:
-        return g, S, None, None
-    W = float(parts[4][0])
-    return g, S, parts[3] + W * c, W
+    return g, S, (_gram(parts[3:], fit_intercept, x_shift - c) if gram else None)
 
 
 def residual_pass_dd(X, Y, sw, theta, fit_intercept, rows=None, workers=1):

@@ -39,16 +39,14 @@ from . import _triangle as tri
 EPS = np.finfo(np.float64).eps
 
 
-def gram_factor(Gxx, s, W, fit_intercept, max_cond):
-    """``(R_A, cond)``: ``R_A^T R_A`` is the Gram matrix of ``sqrt(w)[1, X]``; or ``None``.
+def gram_factor(G, max_cond):
+    """``(R_A, cond)``: the Cholesky factor of the Gram matrix ``G = A^T A``; or ``None``.
 
-    ``Gxx = X^T W X``, ``s = X^T w``, ``W = sum(w)``. ``None`` when the
-    Cholesky factorisation fails or the condition number of the
-    *uncentred* ``[1, X]`` with unit columns (``cond``) exceeds
-    ``max_cond``: large means, which the Gram matrix would cancel, count
-    against it too.
+    ``G`` is the Gram matrix of ``A = sqrt(w)[1, X - c]`` (from
+    :func:`numpynn._passes.residual_pass`). ``None`` when the Cholesky
+    factorisation fails or the condition number of ``A`` with unit
+    columns (``cond``) exceeds ``max_cond``.
     """
-    G = np.block([[np.array([[W]]), s[None]], [s[:, None], Gxx]]) if fit_intercept else Gxx
     D = np.sqrt(np.diag(G))                                                # (p_A,)
     if not np.all(D > 0):
         return None

@@ -48,7 +48,7 @@ from scipy.linalg import solve_triangular
 
 from . import _passes, _refine
 from . import _triangle as tri
-from ._engine import BLAS
+from ._engine import BLAS, TRICKS
 from ._legacy import qr_combine, qr_solve, qr_update
 from ._state import LstsqFit, LstsqSolution, LstsqState, as_2d, counts, make_solution, shifts
 
@@ -380,23 +380,18 @@ def lstsq_fit(X, y, sample_weight=None, *, fit_intercept=True, alpha=0.0, rtol=N
 def _fast_fit(X, Y, sw, x_shift, y_shift, fit_intercept, alpha, rtol, workers):
     """The Cholesky fast path and its float64 refinement; ``None`` if ill-conditioned."""
     d, fi = X.shape[1], fit_intercept
-    whole = (sw is None and type(X) in (np.ndarray, np.memmap) and X.dtype == np.float64
-             and (X.flags.c_contiguous or X.flags.f_contiguous))
-    Gxx = X.T @ X if whole else None                   # one multi-threaded syrk
     with BLAS.one_thread():                       # many small BLAS calls, in threads
         x_s, centre = _sample_start(X, Y, sw, fi, x_shift, y_shift)
-        if Gxx is None:
-            Gxx = _passes.design_gram(X, sw, workers=workers)
+        gram = TRICKS["gram_in_residual_pass"]
+        G = None if gram else _passes.design_gram(X, sw, x_shift, fi, workers=workers)
         for steps in range(1, MAX_FAST + 1):
-            a, S, s, W = _passes.residual_pass(X, Y, sw, x_s, x_shift, y_shift, fi, centre,
-                                               sums=steps == 1, workers=workers)
+            a, S, G_pass = _passes.residual_pass(X, Y, sw, x_s, x_shift, y_shift, fi, centre,
+                                                 gram=gram and steps == 1, workers=workers)
             if steps == 1:
-                factor = _refine.gram_factor(Gxx, s, W, fi, FAST_COND)
+                factor = _refine.gram_factor(G if G_pass is None else G_pass, FAST_COND)
                 if factor is None:
                     return None
                 R_A, cond = factor
-                if fi:
-                    R_A[0, 1:] -= R_A[0, 0] * x_shift  # the state's shift: first row only
                 an = tri.analyse(R_A, x_shift, fi, rtol)
                 if an.rank < d:
                     return None

@@ -12,6 +12,7 @@ from sklearn.linear_model import LinearRegression, Ridge
 from benchmarks.nist import exact_lstsq
 from numpynn.losses import compute_loss
 from numpynn.lstsq import (
+    FAST_COND,
     SMALL_SIZE,
     lstsq_fit,
     lstsq_merge,
@@ -201,13 +202,27 @@ def test_big_well_conditioned_data_take_the_cholesky_fast_path(rng):
 
 
 def test_ill_conditioned_big_data_leave_the_fast_path(rng):
-    # a column with mean/sd = 1e5: the Gram matrix would cancel about 10 digits
+    # two columns 1e-6 apart: scaled condition 2e6, beyond FAST_COND
     X, Y = problem(rng, n=20_000, d=3, k=1, scales=(1, 1, 1))
-    X[:, 1] += 1e5
+    X[:, 2] = X[:, 1] + 1e-6 * rng.normal(size=20_000)
     state, sol = lstsq_fit(X, Y)
+    assert sol.cond > FAST_COND
     assert_array_equal(state.R[:4, :4], lstsq_update(None, X, Y).R[:4, :4])  # Householder's
     assert sol.refinements >= 1
     assert_array_equal(sol.coef, lstsq_fit(X, Y, refine=True).solution.coef)
+
+
+@pytest.mark.parametrize("offset", [1e5, 1e8])
+def test_large_means_are_centred_before_the_fast_paths_gram_matrix(rng, offset):
+    # a column with mean/sd = offset: the uncentred Gram matrix would cancel
+    # 2 log10(offset) digits; centred in the pass, the data stay well-conditioned
+    X, Y = problem(rng, n=20_000, d=3, k=1, scales=(1, 1, 1))
+    X[:, 1] += offset
+    sol = lstsq_fit(X, Y).solution
+    exact = lstsq_fit(X, Y, refine=True).solution         # Householder + double-double
+    assert sol.refinements == 1 and sol.cond < 2         # the fast path, one float64 step
+    assert_allclose(sol.coef, exact.coef, rtol=1e-14)
+    assert_allclose(sol.intercept, exact.intercept, rtol=1e-14)
 
 
 def test_refinement_reaches_the_exact_solution_where_one_pass_cannot():
@@ -284,6 +299,45 @@ def test_fewer_rows_than_columns_still_square(rng):
     assert state.R.shape == (8, 8)
     sol = lstsq_solve(state)
     assert sol.rank == 1 and sol.rss[0] == pytest.approx(0.0, abs=1e-20)
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+@pytest.mark.parametrize("fit_intercept", [True, False])
+@pytest.mark.parametrize("layout", ["dense", "float32", "sparse"])
+@pytest.mark.parametrize("centre, offset", [(True, 50.0), (False, 0.5)])
+def test_one_read_gram_and_residual_products_equal_the_formulas(rng, weighted, fit_intercept,
+                                                               layout, centre, offset):
+    # the fast path's pass forms, block by block in threads, what the normal
+    # equations write as A.T @ A and A.T @ W E for A = sqrt(w)[1, X - c]: on
+    # centred blocks when the means pass the spread, else shifted afterwards
+    from numpynn import _passes
+
+    n, d, k = 3000, 4, 2
+    X, Y = problem(rng, n=n, d=d, k=k, scales=(1, 1, 1, 1), offset=offset)
+    sw = rng.uniform(0.5, 2.0, size=n) if weighted else None
+    w = np.ones(n) if sw is None else sw
+    if layout == "float32":
+        X = X.astype(np.float32)
+    Xd = np.asarray(X, np.float64)
+    Xin = sp.csr_matrix(X) if layout == "sparse" else X
+    c, c_y = Xd[::7].mean(axis=0), Y[::7].mean(axis=0)
+    x_s = rng.normal(size=(int(fit_intercept) + d, k))
+    A = np.column_stack([np.ones(n), Xd - c]) if fit_intercept else Xd
+    E = (Y - c_y if fit_intercept else Y) - A @ x_s
+    shift = (c, c_y) if fit_intercept else (np.zeros(d), np.zeros(k))
+    g, S, G = _passes.residual_pass(Xin, Y, sw, x_s, *shift, fit_intercept, centre,
+                                    gram=True, rows=256, workers=2)
+    G_ref = A.T @ (A * w[:, None])
+    assert_allclose(G, G_ref, rtol=1e-13, atol=1e-13 * np.abs(G_ref).max())
+    assert_allclose(g, A.T @ (E * w[:, None]), rtol=1e-11, atol=1e-9)
+    assert_allclose(S, E.T @ (E * w[:, None]), rtol=1e-13)
+    assert_allclose(_passes.design_gram(Xin, sw, shift[0], fit_intercept, rows=256, workers=2),
+                    G, rtol=1e-13, atol=1e-13 * np.abs(G_ref).max())
+    g2, S2, none = _passes.residual_pass(Xin, Y, sw, x_s, *shift, fit_intercept, centre,
+                                         rows=256, workers=2)
+    assert none is None
+    assert_allclose(g2, g, rtol=1e-11, atol=1e-9)
+    assert_allclose(S2, S, rtol=1e-13)
 
 
 def test_threads_do_not_change_the_result(rng):

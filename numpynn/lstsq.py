@@ -44,7 +44,7 @@ from __future__ import annotations
 import functools
 
 import numpy as np
-from scipy.linalg import solve_triangular
+from scipy.linalg import cho_factor, cho_solve
 
 from . import _passes, _refine
 from . import _triangle as tri
@@ -413,20 +413,24 @@ def _sample_start(X, Y, sw, fit_intercept, x_shift, y_shift, sample=2048):
     Also returns whether to centre: some feature's mean (the shift)
     exceeds its spread in the sample, so the residual pass should shift
     its blocks. The start needs no care (the step from it is exact to
-    ``kappa^2 eps`` times its error): a plain triangular solve, zeros
-    when the sample is degenerate.
+    ``kappa^2 eps`` times its error): the sample's normal equations,
+    zeros when their Cholesky factorisation fails.
     """
     rows = slice(0, X.shape[0], max(1, X.shape[0] // sample))
     Xs = X[rows]
     Xs = np.asarray(Xs.toarray() if hasattr(Xs, "toarray") else Xs, np.float64)
     centre = bool(np.any(np.abs(x_shift) > Xs.std(axis=0)))
-    R = _passes.householder(None, Xs, Y[rows], None if sw is None else sw[rows], x_shift,
-                            y_shift, fit_intercept)
-    p_a = int(fit_intercept) + X.shape[1]
-    R_A, Z = R[:p_a, :p_a], R[:p_a, p_a:]
-    if not np.all(np.abs(np.diag(R_A)) > EPS * np.abs(R_A).max()):
-        return np.zeros_like(Z), centre
-    return solve_triangular(R_A, Z), centre
+    A = Xs - x_shift if fit_intercept else Xs                          # (m, d)
+    Z = np.asarray(Y[rows], np.float64) - y_shift                      # (m, k)
+    if fit_intercept:
+        A = np.column_stack([np.ones(len(A)), A])
+    if sw is not None:
+        root = np.sqrt(np.asarray(sw[rows], np.float64))[:, None]
+        A, Z = A * root, Z * root
+    try:
+        return cho_solve(cho_factor(A.T @ A), A.T @ Z), centre
+    except np.linalg.LinAlgError:
+        return np.zeros((A.shape[1], Z.shape[1])), centre
 
 
 def _refined(state, x_s, coef, intercept, S, an, alpha, steps):

@@ -201,6 +201,24 @@ def test_big_well_conditioned_data_take_the_cholesky_fast_path(rng):
     assert_allclose(more.coef.T, ref.coef_, rtol=1e-10)
 
 
+def test_fast_path_starts_from_zeros_when_the_sample_is_singular(rng):
+    # a column that is zero on every sampled row: the sample's normal equations
+    # fail, the start is zero, and the step from it is still the solution
+    from numpynn import lstsq as ls
+    from numpynn._state import shifts
+
+    n = 20_000
+    X, Y = problem(rng, n=n, d=3, k=1, scales=(1, 1, 1))
+    X[::n // 2048, 2] = 0.0
+    start, _ = ls._sample_start(X, Y, None, True, *shifts(X, Y, None, True))
+    assert_array_equal(start, 0.0)
+    sol = lstsq_fit(X, Y).solution
+    exact = lstsq_fit(X, Y, refine=True).solution
+    assert sol.cond < FAST_COND and sol.refinements >= 1
+    assert_allclose(sol.coef, exact.coef, rtol=1e-14)
+    assert_allclose(sol.intercept, exact.intercept, rtol=1e-14)
+
+
 def test_ill_conditioned_big_data_leave_the_fast_path(rng):
     # two columns 1e-6 apart: scaled condition 2e6, beyond FAST_COND
     X, Y = problem(rng, n=20_000, d=3, k=1, scales=(1, 1, 1))

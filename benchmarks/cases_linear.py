@@ -296,6 +296,22 @@ def _block_gradient(X, Y, W, rows):
     return G
 
 
+def _block_gram(X, product, workers):
+    """``X^T X`` by 2 MB blocks shared by ``workers`` threads (BLAS on one thread
+    each), each block's ``syrk`` called through ``product`` (``np.dot`` or ``@``)."""
+    from numpy import matmul
+
+    from numpynn import _passes
+
+    def block(start, stop):
+        Xb = X[start:stop]
+        return (np.dot(Xb.T, Xb) if product is np.dot else matmul(Xb.T, Xb),)
+
+    with BLAS.one_thread():
+        return _passes.reduce_blocks(block, X.shape[0], _passes.default_rows(X.shape[1], 1 << 18),
+                                     workers)[0]
+
+
 def case_linear_parts(cfg):
     """The parts of ``lstsq_fit``'s fast path beside the normal equations', and the
     full-gradient pass of the gd gap check in cache-sized and in CHUNK_ROWS blocks."""
@@ -309,10 +325,12 @@ def case_linear_parts(cfg):
     x_shift, y_shift = shifts(X, Y, None, True)
     x_s, centre = ls._sample_start(X, Y, None, True, x_shift, y_shift)
 
+    workers = _passes.blas_threads()           # as lstsq_fit: counted before one_thread()
+
     def residual_pass(gram):
         with BLAS.one_thread():
             return _passes.residual_pass(X, Y, None, x_s, x_shift, y_shift, True, centre,
-                                         gram=gram, workers=_passes.blas_threads())
+                                         gram=gram, workers=workers)
 
     def x_t_x_one_thread():
         with BLAS.one_thread():
@@ -344,6 +362,10 @@ def case_linear_parts(cfg):
         "quadratic.full_gradient": partial(quadratic.full_gradient, Xb, Yb, params),
         "gap check (full_gradient + excess_loss_and_spectrum)": lambda: (
             quadratic.excess_loss_and_spectrum(Xb, quadratic.full_gradient(Xb, Yb, params))),
+        "X.T @ X": lambda: Xb.T @ Xb,
+        "Gram by 2 MB blocks, np.dot, one thread": partial(_block_gram, Xb, np.dot, 1),
+        "Gram by 2 MB blocks, np.dot, two threads": partial(_block_gram, Xb, np.dot, 2),
+        "Gram by 2 MB blocks, @, two threads": partial(_block_gram, Xb, np.matmul, 2),
     }
     times, _ = interleaved(runners, cfg["bw_repeats"], settle=cfg["settle"])
     ref = times["one read of X (np.sum)"]

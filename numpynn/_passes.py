@@ -162,8 +162,8 @@ def _gram_block(Xc, w):
     """``Xc^T W Xc``, ``Xc^T w`` and ``sum(w)`` of one block (``w=None``: unit weights)."""
     Xw = Xc if w is None else Xc * np.sqrt(w)[:, None]
     ones = np.ones(len(Xc)) if w is None else w
-    # np.dot, not @: matmul holds the GIL through this syrk at d = 20 (measured:
-    # no gain from a second thread), np.dot releases it
+    # np.dot, not @: matmul holds the GIL through this syrk at d = 20, so a
+    # second thread gains nothing (python -m benchmarks --only linear_parts)
     return np.dot(Xw.T, Xw), Xc.T @ ones, np.array([ones.sum()])          # syrk, gemv
 
 
@@ -214,8 +214,8 @@ def residual_pass(X, Y, sw, x_s, x_shift, y_shift, fit_intercept, centre=True, g
     p_A)``, else ``None``): the normal equations' ``X.T @ X`` formed from
     the same cached block as the residual products, so the data are read
     from memory once for all of them (the Gram matrix's ``syrk`` then runs
-    in ``workers`` threads, where one BLAS call on all of ``X`` was measured
-    to use one core: ``python -m benchmarks --only linear_parts``).
+    in ``workers`` threads, where one BLAS call on all of ``X`` ran about as
+    fast as on one thread: ``python -m benchmarks --only linear_parts``).
 
     Each block is read once, for its products in cache (a product with
     the two columns ``[E, 1]`` was measured 2x slower than two products).

@@ -1,13 +1,14 @@
 r"""The in-memory extras of :func:`numpynn.lstsq.lstsq_fit`: a fast factor, refinement.
 
-Fast factor (big, well-conditioned data). :math:`X^\top W X` (one BLAS
-call on all of a dense float64 ``X``) and one read of ``X`` for the
-residual at a start :math:`x_0` (the solution on an even sample of 4096
-rows), which also gives the sums completing the Gram matrix of
-:math:`A = D_w^{1/2}[\mathbf 1, X]`; its Cholesky factor is
-:math:`R_A`. It is used only when the condition number of :math:`A` with
-unit columns is at most ``FAST_COND`` (``1e4``, a Gram matrix condition
-of ``1e8``), and then the step
+Fast factor (big, well-conditioned data). One read of ``X``, block by
+block in threads (:func:`numpynn._passes.residual_pass`), forms both the
+Gram matrix of :math:`A = D_w^{1/2}[\mathbf 1, X - c]` (centred, so large
+means do not cancel in it) and the residual products at a start
+:math:`x_0` (the normal equations of an even sample of 2048 rows); the
+Cholesky factor of the Gram matrix is :math:`R_A`. It is used only when
+the condition number of :math:`A` with unit columns is at most
+``FAST_COND`` (``1e4``, a Gram matrix condition of ``1e8``), and then the
+step
 
 .. math:: x_1 = x_0 + (R_A^\top R_A)^{-1} A^\top W (Y - A x_0)
 
@@ -15,9 +16,8 @@ of ``1e8``), and then the step
 :math:`\kappa^2\epsilon \lVert x_0 - x^*\rVert` of the solution, with
 the rounding of a Householder QR, and gives the residual sum of squares
 exactly; a second step (one more read) follows when that bound is above
-``eps``, e.g. for large means and large noise. Usually two reads of ``X``
-in all, as ``X.T @ X`` and ``X.T @ y``
-(``benchmarks``: within 1.2 times the normal equations' time;
+``4 eps``. Usually one read of ``X`` in all, where ``X.T @ X`` and
+``X.T @ y`` make two (``python -m benchmarks --only lstsq``;
 ``tests/test_lstsq.py`` checks it against the double-double reference).
 
 Refinement to the exact solution (small or ill-conditioned data). The

@@ -303,10 +303,11 @@ def lstsq_fit(X, y, sample_weight=None, *, fit_intercept=True, alpha=0.0, rtol=N
       residuals until it stops improving: the exact least-squares
       solution of the float64 data, rounded (every NIST StRD linear data
       set to its last digit, :doc:`/accuracy`). Bigger well-conditioned
-      data take the fast path: :math:`X^\top X` and the Cholesky factor
-      of the Gram matrix, then a float64 refinement step from a start
-      fitted on a sample of rows (usually one read of ``X``): the time of
-      the normal equations, more accurate than a Householder QR.
+      data take the fast path: one read of ``X`` forms the centred Gram
+      matrix and the residual at a start fitted on a sample of rows,
+      then a float64 refinement step from the Gram matrix's Cholesky
+      factor: the time of the normal equations, more accurate than a
+      Householder QR.
     * ``refine=True``: always Householder and double-double refinement.
     * ``refine=False``: one pass, exactly ``lstsq_solve(lstsq_update(None, X, y, ...))``.
 

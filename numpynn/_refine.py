@@ -16,7 +16,8 @@ step
 :math:`\kappa^2\epsilon \lVert x_0 - x^*\rVert` of the solution, with
 the rounding of a Householder QR, and gives the residual sum of squares
 exactly; a second step (one more read) follows when that bound is above
-``4 eps``. Usually one read of ``X`` in all, where ``X.T @ X`` and
+``4 eps``, and if ``MAX_FAST`` steps do not land, the Householder path
+takes over. Usually one read of ``X`` in all, where ``X.T @ X`` and
 ``X.T @ y`` make two (``python -m benchmarks --only lstsq``;
 ``tests/test_lstsq.py`` checks it against the double-double reference).
 

@@ -401,6 +401,8 @@ def _fast_fit(X, Y, sw, x_shift, y_shift, fit_intercept, alpha, rtol, workers):
             x_s = x_new
             if left <= 4 * EPS:                        # what the step left: kappa^2 eps |dx|
                 break
+        else:
+            return None                # a start so far off that MAX_FAST steps did not land
     k = Y.shape[1]
     R = np.block([[R_A, R_A @ x_s], [np.zeros((k, len(R_A))), tri.psd_factor(S)]])
     state = LstsqState(R, x_shift, y_shift, *counts(X.shape[0], sw), bool(fi))

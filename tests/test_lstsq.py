@@ -219,6 +219,20 @@ def test_fast_path_starts_from_zeros_when_the_sample_is_singular(rng):
     assert_allclose(sol.intercept, exact.intercept, rtol=1e-14)
 
 
+def test_fast_path_gives_way_when_its_steps_do_not_land(rng, monkeypatch):
+    # a start 1e40 off: three float64 steps each contract the error by about
+    # kappa^2 eps, not enough, so the fit takes Householder and double-double
+    from numpynn import lstsq as ls
+
+    X, Y = problem(rng, n=20_000, d=3, k=1, scales=(1, 1, 1))
+    exact = lstsq_fit(X, Y, refine=True)
+    far = lambda *args, **kw: (np.full((4, 1), 1e40), False)  # noqa: E731
+    monkeypatch.setattr(ls, "_sample_start", far)
+    state, sol = lstsq_fit(X, Y)
+    assert_array_equal(state.R[:4, :4], exact.state.R[:4, :4])      # Householder's factor
+    assert_array_equal(sol.coef, exact.solution.coef)
+
+
 def test_ill_conditioned_big_data_leave_the_fast_path(rng):
     # two columns 1e-6 apart: scaled condition 2e6, beyond FAST_COND
     X, Y = problem(rng, n=20_000, d=3, k=1, scales=(1, 1, 1))

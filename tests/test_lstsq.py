@@ -201,6 +201,23 @@ def test_big_well_conditioned_data_take_the_cholesky_fast_path(rng):
     assert_allclose(more.coef.T, ref.coef_, rtol=1e-10)
 
 
+@pytest.mark.parametrize("weighted", [False, True])
+def test_gram_in_its_own_pass_gives_the_same_fit(rng, monkeypatch, weighted):
+    # the ablation switch: the Gram matrix from a pass of its own, then the
+    # residual pass, lands on the same solution as the one-read pass
+    from numpynn import _engine
+
+    X, Y = problem(rng, n=20_000, d=5, k=2, offset=30.0)
+    sw = rng.uniform(0.5, 2.0, size=20_000) if weighted else None
+    one_read = lstsq_fit(X, Y, sw).solution
+    monkeypatch.setitem(_engine.TRICKS, "gram_in_residual_pass", False)
+    two_reads = lstsq_fit(X, Y, sw).solution
+    assert one_read.refinements == two_reads.refinements == 1
+    assert_allclose(two_reads.coef, one_read.coef, rtol=1e-14)
+    assert_allclose(two_reads.intercept, one_read.intercept, rtol=1e-14)
+    assert_allclose(two_reads.rss, one_read.rss, rtol=1e-12)
+
+
 def test_fast_path_starts_from_zeros_when_the_sample_is_singular(rng):
     # a column that is zero on every sampled row: the sample's normal equations
     # fail, the start is zero, and the step from it is still the solution

@@ -55,10 +55,12 @@ class LinearRegressor(CallbackSupportMixin, RegressorMixin, BaseEstimator):
     ----------
     solver : {"gd", "lstsq", "newton"}, default="gd"
         ``"gd"``: gradient descent from zeros, the tutorial's algorithm
-        (mini-batch when ``batch_size`` is set). ``"lstsq"``: the exact
+        (mini-batch when ``batch_size`` is set). ``"lstsq"``: the
         least-squares solution (:func:`numpynn.lstsq.lstsq_fit`: columns
         centred and scaled, rank-revealing, refined to the exact solution of
-        the float64 data; :doc:`/accuracy`); ``partial_fit`` streams a QR
+        the float64 data when they are small or ill-conditioned, and at
+        least as accurate as a Householder QR on big well-conditioned
+        data; :doc:`/accuracy`); ``partial_fit`` streams a QR
         factor (:func:`numpynn.lstsq.lstsq_update`) and stays exact to one
         pass's accuracy. ``"newton"``: Newton's method
         :math:`\theta \leftarrow \theta - \mathcal H^{+}\nabla L`, which

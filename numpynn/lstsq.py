@@ -306,8 +306,9 @@ def lstsq_fit(X, y, sample_weight=None, *, fit_intercept=True, alpha=0.0, rtol=N
       data take the fast path: one read of ``X`` forms the centred Gram
       matrix and the residual at a start fitted on a sample of rows,
       then a float64 refinement step from the Gram matrix's Cholesky
-      factor: the time of the normal equations, more accurate than a
-      Householder QR.
+      factor: the time of the normal equations, at least the accuracy of
+      a Householder QR (the exact solution unless the residuals are large
+      or the intercept is far smaller than the means, :doc:`/accuracy`).
     * ``refine=True``: always Householder and double-double refinement.
     * ``refine=False``: one pass, exactly ``lstsq_solve(lstsq_update(None, X, y, ...))``.
 

@@ -110,3 +110,23 @@ def test_linear_regressor_reaches_the_target_on_every_coefficient(name, solver):
     digits = lre(got, cert["estimates"])
     assert digits.min() >= TARGET[name], digits
     assert reg.rank_ == X.shape[1]
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_tiled_sets_keep_the_documented_accuracy_on_the_big_data_branch(name):
+    # each set stacked on itself past 2 * SMALL_SIZE entries (the same solution):
+    # refine="auto" (the fast path where the centred design is well-conditioned)
+    # keeps at least the one-pass floors, refine=True the target
+    from benchmarks.nist import tiled
+    from numpynn import LinearRegressor
+    from numpynn.lstsq import SMALL_SIZE
+
+    X, y, fi, cert = load(name)
+    Xt, yt = tiled(X, y)
+    assert Xt.shape[0] * (Xt.shape[1] + 1) > 2 * SMALL_SIZE
+    auto = theta(lstsq_fit(Xt, yt, fit_intercept=fi).solution, fi)
+    assert lre(auto, cert["estimates"]).min() >= ONE_PASS[name]
+    exact = theta(lstsq_fit(Xt, yt, fit_intercept=fi, refine=True).solution, fi)
+    assert lre(exact, cert["estimates"]).min() >= TARGET[name]
+    reg = LinearRegressor(solver="lstsq", fit_intercept=fi).fit(Xt, yt)
+    np.testing.assert_array_equal(np.r_[reg.intercept_, reg.coef_] if fi else reg.coef_, auto)

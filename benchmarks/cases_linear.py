@@ -298,14 +298,13 @@ def _block_gradient(X, Y, W, rows):
 
 def _block_gram(X, product, workers):
     """``X^T X`` by 2 MB blocks shared by ``workers`` threads (BLAS on one thread
-    each), each block's ``syrk`` called through ``product`` (``np.dot`` or ``@``)."""
-    from numpy import matmul
-
+    each), each block's ``syrk`` called through ``product`` (``np.dot`` or
+    ``np.matmul``, which ``@`` calls)."""
     from numpynn import _passes
 
     def block(start, stop):
         Xb = X[start:stop]
-        return (np.dot(Xb.T, Xb) if product is np.dot else matmul(Xb.T, Xb),)
+        return (product(Xb.T, Xb),)
 
     with BLAS.one_thread():
         return _passes.reduce_blocks(block, X.shape[0], _passes.default_rows(X.shape[1], 1 << 18),

@@ -390,7 +390,7 @@ def _fast_fit(X, Y, sw, x_shift, y_shift, fit_intercept, alpha, rtol, workers):
             a, S, G_pass = _passes.residual_pass(X, Y, sw, x_s, x_shift, y_shift, fi, centre,
                                                  gram=gram and steps == 1, workers=workers)
             if steps == 1:
-                factor = _refine.gram_factor(G if G_pass is None else G_pass, FAST_COND)
+                factor = _refine.gram_factor(G_pass if gram else G, FAST_COND)
                 if factor is None:
                     return None
                 R_A, cond = factor
@@ -421,20 +421,16 @@ def _sample_start(X, Y, sw, fit_intercept, x_shift, y_shift, sample=2048):
     zeros when their Cholesky factorisation fails.
     """
     rows = slice(0, X.shape[0], max(1, X.shape[0] // sample))
-    Xs = X[rows]
-    Xs = np.asarray(Xs.toarray() if hasattr(Xs, "toarray") else Xs, np.float64)
+    Xs, Ys = _passes.raw(X[rows], Y[rows], 0, None)                    # (m, d), (m, k)
     centre = bool(np.any(np.abs(x_shift) > Xs.std(axis=0)))
-    A = Xs - x_shift if fit_intercept else Xs                          # (m, d)
-    Z = np.asarray(Y[rows], np.float64) - y_shift                      # (m, k)
-    if fit_intercept:
-        A = np.column_stack([np.ones(len(A)), A])
-    if sw is not None:
-        root = np.sqrt(np.asarray(sw[rows], np.float64))[:, None]
-        A, Z = A * root, Z * root
+    p_a, m = int(fit_intercept) + X.shape[1], Xs.shape[0]
+    M = _passes.fill(np.empty((m, p_a + Ys.shape[1])), Xs, Ys,
+                     None if sw is None else sw[rows], 0, m, x_shift, y_shift, fit_intercept)
+    G = M.T @ M                                                        # [A, Z]^T [A, Z]
     try:
-        return cho_solve(cho_factor(A.T @ A), A.T @ Z), centre
+        return cho_solve(cho_factor(G[:p_a, :p_a]), G[:p_a, p_a:]), centre
     except np.linalg.LinAlgError:
-        return np.zeros((A.shape[1], Z.shape[1])), centre
+        return np.zeros((p_a, Ys.shape[1])), centre
 
 
 def _refined(state, x_s, coef, intercept, S, an, alpha, steps):

@@ -331,6 +331,11 @@ def case_linear_parts(cfg):
             return _passes.residual_pass(X, Y, None, x_s, x_shift, y_shift, True, centre,
                                          gram=gram, workers=workers)
 
+    def residual_pass_dd():
+        theta = (np.zeros((d, 1)), np.zeros(1), np.zeros((d, 1)), np.zeros(1))
+        with BLAS.one_thread():
+            return _passes.residual_pass_dd(X, Y, None, theta, True, workers=workers)
+
     def x_t_x_one_thread():
         with BLAS.one_thread():
             return X.T @ X
@@ -342,7 +347,8 @@ def case_linear_parts(cfg):
                "its start on 2048 sampled rows": partial(ls._sample_start, X, Y, None, True,
                                                          x_shift, y_shift),
                "its one pass: Gram matrix and residual products": partial(residual_pass, True),
-               "that pass without the Gram matrix": partial(residual_pass, False)}
+               "that pass without the Gram matrix": partial(residual_pass, False),
+               "a double-double residual pass (refine=True's step)": residual_pass_dd}
     times, _ = interleaved(runners, cfg["bw_repeats"], settle=cfg["settle"])
     ref = times["X.T @ X + Cholesky"]
     rows = [{"shape": f"{n} x {d}", "part": k, "s": t, "vs": t / ref} for k, t in times.items()]
